@@ -1,0 +1,1 @@
+"""Switchyard: a self-hosted API gateway for Google consumer AI backends."""

@@ -1,0 +1,135 @@
+"""Settings: environment variables `SWITCHYARD_*`, an optional TOML file, then defaults.
+
+The TOML file uses the same names in lower case without the prefix (`port = 9000`). Its path comes
+from `SWITCHYARD_CONFIG` or the CLI's `--config`. Environment variables win over the file, so an
+operator can override one setting for one run without editing the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ANTIGRAVITY_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com"
+"""The public Antigravity OAuth client id (it is public; the secret is not shipped here)."""
+
+ANTIGRAVITY_DEFAULT_BASE_URLS = (
+    "https://daily-cloudcode-pa.googleapis.com",
+    "https://daily-cloudcode-pa.sandbox.googleapis.com",
+    "https://cloudcode-pa.googleapis.com",
+)
+"""Generate calls try these in order (protocols/antigravity.md §1)."""
+
+ANTIGRAVITY_DEFAULT_DISCOVERY_URL = "https://cloudcode-pa.googleapis.com"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Defaults serve on SQLite in `./data/`."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHYARD_", extra="ignore", env_ignore_empty=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    admin_key: SecretStr | None = None
+    log_level: str = "info"
+    log_format: Literal["json", "text"] = "text"
+    log_prompts: bool = False
+    shutdown_grace_s: float = 30.0
+    keepalive_interval_s: float = 15.0
+    usage_flush_interval_s: float = 1.0
+
+    antigravity_base_urls: list[str] = Field(default_factory=lambda: list(ANTIGRAVITY_DEFAULT_BASE_URLS))
+    antigravity_discovery_url: str = ANTIGRAVITY_DEFAULT_DISCOVERY_URL
+    antigravity_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    antigravity_oauth_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    antigravity_userinfo_url: str = "https://www.googleapis.com/oauth2/v2/userinfo"
+    antigravity_client_id: str = ANTIGRAVITY_CLIENT_ID
+    antigravity_client_secret: SecretStr | None = None
+    antigravity_user_agent: str = "antigravity/hub/2.9.1 darwin/arm64"
+    antigravity_client_version: str = "2.9.1"
+    antigravity_request_timeout_s: float = 600.0
+
+    gemini_web_ca_bundle: Path | None = None
+    media_allow_hosts: list[str] = Field(default_factory=list)
+    media_max_bytes: int = 50 * 1024 * 1024
+    media_fetch_timeout_s: float = 30.0
+
+    pool_strategy: Literal["round-robin", "least-used", "quota-aware"] = "quota-aware"
+    pool_sticky_sessions: bool = True
+    pool_account_max_concurrency: int = 8
+    quota_refresh_interval_s: float = 300.0
+
+    @field_validator("antigravity_base_urls", "media_allow_hosts", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy async URL; SQLite in the data folder unless one was given."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'switchyard.db').as_posix()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the optional TOML file named by `SWITCHYARD_CONFIG`."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("SWITCHYARD_CONFIG")
+        if not path:
+            return {}
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+        known = set(self.settings_cls.model_fields)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {', '.join(unknown)}")
+        return data
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs operators write (`postgres://`, `sqlite:///x.db`) and pick the async drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    return url
+
+
+def load_settings(config_path: str | None = None, **overrides: Any) -> Settings:
+    """Build settings; `config_path` (the CLI's `--config`) takes the place of `SWITCHYARD_CONFIG`."""
+    if config_path:
+        os.environ["SWITCHYARD_CONFIG"] = config_path
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

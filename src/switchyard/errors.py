@@ -1,0 +1,280 @@
+"""The one error hierarchy. Raised, never returned; rendered once per dialect (`surfaces/render.py`).
+
+    SwitchyardError                      every error a client can see; carries HTTP status and message
+    ├── ClientError                      the request is at fault
+    │   ├── InvalidRequest               400, names the offending parameter when there is one
+    │   ├── AuthenticationFailed         401, missing or unknown client key
+    │   ├── PermissionDenied             403, key disabled/expired, model not allowed, account refused
+    │   ├── NotFound                     404, unknown route or model
+    │   ├── MethodNotAllowed             405
+    │   ├── PayloadTooLarge              413
+    │   └── RateLimited                  429, a client-key limit; `retry_after` seconds
+    ├── UpstreamError                    an upstream answered badly; `error_class` drives the pool
+    │   ├── UpstreamRateLimited          short-window rate limit; `retry_after`
+    │   ├── UpstreamQuotaExhausted       quota gone until `reset_at`
+    │   ├── UpstreamCapacity             503, model capacity; try another host, then account
+    │   ├── UpstreamUnauthenticated      401 from the upstream: refresh the token, retry once
+    │   ├── AccountDead                  refresh token revoked (`invalid_grant`), cookies expired
+    │   ├── AccountForbidden             403 verification / ToS / licence, with upstream reason and URL
+    │   ├── UpstreamBadRequest           400 the upstream refused the request; the client sees it
+    │   ├── UpstreamNotFound             404 model unknown upstream
+    │   ├── UpstreamTransient            5xx, network errors, truncated streams
+    │   └── StreamInterrupted            the stream broke after bytes reached the client
+    ├── NoAccountAvailable               429, every eligible account is resting
+    │   └── NoAccountConfigured          503, the provider has no enabled account
+    └── InternalError                    500: a bug; the message never includes internals
+
+Surfaces render `status`, `message`, `openai_type`, `openai_code`, `google_status`, `param` and
+`headers()`; nothing else about an error reaches a client.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from enum import StrEnum
+from typing import ClassVar
+
+
+class SwitchyardError(Exception):
+    """Base of every error a client can see."""
+
+    status: ClassVar[int] = 500
+    openai_type: ClassVar[str] = "server_error"
+    google_status: ClassVar[str] = "INTERNAL"
+    default_code: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.openai_code = code or self.default_code
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """Extra response headers: `Retry-After` in whole seconds, rounded up, when known."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class ClientError(SwitchyardError):
+    """The request is at fault."""
+
+    status = 400
+    openai_type = "invalid_request_error"
+    google_status = "INVALID_ARGUMENT"
+
+
+class InvalidRequest(ClientError):
+    """400: malformed or unsupported request; `param` names the field."""
+
+
+class AuthenticationFailed(ClientError):
+    """401: missing or unknown client key."""
+
+    status = 401
+    openai_type = "authentication_error"
+    google_status = "UNAUTHENTICATED"
+    default_code = "invalid_api_key"
+
+
+class PermissionDenied(ClientError):
+    """403: the key may not do this (disabled, expired, model not allowed)."""
+
+    status = 403
+    openai_type = "permission_error"
+    google_status = "PERMISSION_DENIED"
+
+
+class NotFound(ClientError):
+    """404: unknown route or model."""
+
+    status = 404
+    openai_type = "not_found_error"
+    google_status = "NOT_FOUND"
+
+
+class MethodNotAllowed(ClientError):
+    """405: the route exists but not for this method."""
+
+    status = 405
+    openai_type = "invalid_request_error"
+    google_status = "UNIMPLEMENTED"
+    default_code = "method_not_allowed"
+
+
+class PayloadTooLarge(ClientError):
+    """413: a body or a fetched media file is over the configured cap."""
+
+    status = 413
+    google_status = "INVALID_ARGUMENT"
+
+
+class RateLimited(ClientError):
+    """429: a client-key limit (rpm, concurrency, request or token quota) was reached."""
+
+    status = 429
+    openai_type = "rate_limit_error"
+    google_status = "RESOURCE_EXHAUSTED"
+    default_code = "rate_limit_exceeded"
+
+
+class ErrorClass(StrEnum):
+    """How the pool must react to an upstream failure (see `pool/`)."""
+
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    CAPACITY = "capacity"
+    UNAUTHENTICATED = "unauthenticated"
+    ACCOUNT_DEAD = "account_dead"
+    FORBIDDEN = "forbidden"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    TRANSIENT = "transient"
+    INTERRUPTED = "interrupted"
+
+
+class UpstreamError(SwitchyardError):
+    """An upstream failed; carries what the pool needs to decide and what helps the client."""
+
+    status = 502
+    openai_type = "upstream_error"
+    google_status = "UNAVAILABLE"
+    error_class: ClassVar[ErrorClass] = ErrorClass.TRANSIENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        reset_at: float | None = None,
+        url: str | None = None,
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, param=param, code=code)
+        self.upstream_status = upstream_status
+        self.reason = reason
+        self.reset_at = reset_at
+        self.url = url
+
+    def seconds_until_reset(self, now: float | None = None) -> float | None:
+        """The delay the upstream asked for, from `reset_at` or `retry_after`."""
+        if self.reset_at is not None:
+            return max(0.0, self.reset_at - (now if now is not None else time.time()))
+        return self.retry_after
+
+
+class UpstreamRateLimited(UpstreamError):
+    """Short-window rate limit (`RATE_LIMIT_EXCEEDED`, bare 429)."""
+
+    status = 429
+    openai_type = "rate_limit_error"
+    google_status = "RESOURCE_EXHAUSTED"
+    default_code = "rate_limit_exceeded"
+    error_class = ErrorClass.RATE_LIMITED
+
+
+class UpstreamQuotaExhausted(UpstreamError):
+    """The account's quota for this model is gone until `reset_at`."""
+
+    status = 429
+    openai_type = "rate_limit_error"
+    google_status = "RESOURCE_EXHAUSTED"
+    default_code = "insufficient_quota"
+    error_class = ErrorClass.QUOTA_EXHAUSTED
+
+
+class UpstreamCapacity(UpstreamError):
+    """The upstream has no capacity for the model right now (503)."""
+
+    status = 503
+    openai_type = "service_unavailable"
+    google_status = "UNAVAILABLE"
+    error_class = ErrorClass.CAPACITY
+
+
+class UpstreamUnauthenticated(UpstreamError):
+    """The upstream refused the access token; refresh and retry once."""
+
+    status = 502
+    error_class = ErrorClass.UNAUTHENTICATED
+
+
+class AccountDead(UpstreamError):
+    """The credential can never work again without the operator (revoked token, expired cookies)."""
+
+    status = 502
+    error_class = ErrorClass.ACCOUNT_DEAD
+
+
+class AccountForbidden(UpstreamError):
+    """403 from the upstream: verification required, ToS ban, missing licence."""
+
+    status = 403
+    openai_type = "permission_error"
+    google_status = "PERMISSION_DENIED"
+    error_class = ErrorClass.FORBIDDEN
+
+
+class UpstreamBadRequest(UpstreamError):
+    """The upstream refused the request itself; the client must change it."""
+
+    status = 400
+    openai_type = "invalid_request_error"
+    google_status = "INVALID_ARGUMENT"
+    error_class = ErrorClass.BAD_REQUEST
+
+
+class UpstreamNotFound(UpstreamError):
+    """The upstream does not know the model."""
+
+    status = 404
+    openai_type = "not_found_error"
+    google_status = "NOT_FOUND"
+    default_code = "model_not_found"
+    error_class = ErrorClass.NOT_FOUND
+
+
+class UpstreamTransient(UpstreamError):
+    """5xx or a network failure; worth retrying elsewhere."""
+
+    error_class = ErrorClass.TRANSIENT
+
+
+class StreamInterrupted(UpstreamError):
+    """The upstream stream ended early, empty, or without a finish reason after output began."""
+
+    error_class = ErrorClass.INTERRUPTED
+
+
+class NoAccountAvailable(SwitchyardError):
+    """429: every eligible account is resting; `retry_after` is the earliest reset."""
+
+    status = 429
+    openai_type = "rate_limit_error"
+    google_status = "RESOURCE_EXHAUSTED"
+    default_code = "no_account_available"
+
+
+class NoAccountConfigured(NoAccountAvailable):
+    """503: the provider has no enabled account at all; the operator must add one."""
+
+    status = 503
+    openai_type = "service_unavailable"
+    google_status = "UNAVAILABLE"
+    default_code = "no_account_configured"
+
+
+class InternalError(SwitchyardError):
+    """500: a bug. The message is generic; details go to the log with the request id."""

@@ -1,0 +1,29 @@
+"""Providers: one package per upstream. Each owns its HTTP client, auth, envelope and error classes.
+
+A provider yields canonical response events (Gemini `GenerateContentResponse` dicts) as they arrive
+and raises the classified errors of `switchyard.errors`; it never buffers a whole stream and never
+touches the store: whatever it learns about an account (a discovered project, rotated cookies) it
+hands back to the caller, who persists it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class UpstreamAccount:
+    """What a provider needs to call the upstream as one account (secrets already decrypted)."""
+
+    id: int
+    name: str
+    provider: str
+    secret: dict[str, str]
+    project_id: str | None = None
+    email: str | None = None
+    proxy_url: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print secrets, even in a traceback
+        return f"UpstreamAccount(id={self.id}, name={self.name!r}, provider={self.provider!r})"
