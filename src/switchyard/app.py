@@ -1,0 +1,123 @@
+"""`create_app(settings)`: the gateway as an ASGI app. Nothing is built at import time.
+
+The lifespan opens the store (running migrations), starts the usage writer and the providers;
+on shutdown — after uvicorn has let open streams finish within the grace period — it flushes the
+remaining usage events and closes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from switchyard import health
+from switchyard.config import Settings
+from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
+from switchyard.keys.guard import KeyGuard
+from switchyard.metrics import create_metrics
+from switchyard.runtime import Runtime
+from switchyard.store.db import open_store
+from switchyard.surfaces import models
+from switchyard.surfaces.context import GatewayMiddleware, get_context
+from switchyard.surfaces.render import dialect_for, error_response
+from switchyard.usage import UsageRecorder
+
+log = logging.getLogger("switchyard.app")
+
+
+def _render(request: Request, error: SwitchyardError) -> Response:
+    dialect = dialect_for(request.url.path, dict(request.headers), request.url.query)
+    ctx = request.scope.get("state", {}).get("ctx")
+    if ctx is not None and isinstance(error, SwitchyardError) and hasattr(error, "error_class"):
+        ctx.error_class = str(error.error_class)
+    return error_response(error, dialect, ctx.request_id if ctx else None)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_switchyard_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SwitchyardError)
+        return _render(request, exc)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        error: SwitchyardError
+        if exc.status_code == 404:
+            error = NotFound(f"Unknown route: {request.method} {request.url.path}", code="unknown_route")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}.")
+        else:
+            error = InvalidRequest(str(exc.detail))
+        return _render(request, error)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        param = ".".join(location) or None
+        message = first.get("msg", "invalid request")
+        return _render(request, InvalidRequest(f"Invalid value for '{param}': {message}", param=param))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        ctx = get_context(request.scope) if "state" in request.scope else None
+        log.exception("unhandled error (request %s)", ctx.request_id if ctx else "?")
+        return _render(
+            request,
+            InternalError(
+                f"Internal error; the operator can find it in the logs under request id "
+                f"{ctx.request_id if ctx else 'unknown'}."
+            ),
+        )
+
+    app.add_exception_handler(SwitchyardError, on_switchyard_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def create_app(settings: Settings, *, mounts: Mapping[str, ASGIApp] | None = None) -> FastAPI:
+    """Build the gateway. `mounts` adds extra ASGI apps by path (the demo's emulators)."""
+    runtime = Runtime(settings=settings, metrics=create_metrics())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await open_store(settings)
+        runtime.store = store
+        runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
+        runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
+        runtime.usage.start()
+        runtime.ready = True
+        try:
+            yield
+        finally:
+            runtime.ready = False
+            await runtime.usage.close()
+            for provider in runtime.providers.values():
+                close = getattr(provider, "aclose", None)
+                if close is not None:
+                    await close()
+            await store.close()
+
+    app = FastAPI(
+        title="Switchyard",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    app.include_router(health.build_router())
+    app.include_router(models.build_router())
+    for path, mounted in (mounts or {}).items():
+        app.mount(path, mounted)
+    app.add_middleware(GatewayMiddleware, runtime=runtime)
+    return app

@@ -1,0 +1,21 @@
+"""The `switchyard` command line: serve, migrate, demo, emulate, keys, accounts."""
+
+from __future__ import annotations
+
+import typer
+
+from switchyard.cli import keys, server
+
+app = typer.Typer(
+    name="switchyard",
+    help="Switchyard: a self-hosted API gateway for Antigravity and Gemini web accounts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+server.register(app)
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()

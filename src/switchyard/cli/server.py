@@ -1,0 +1,103 @@
+"""`switchyard serve`, `migrate`, `emulate` and `demo`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+import uvicorn
+
+from switchyard.cli.common import ConfigOption, console, settings_from
+from switchyard.logs import configure_logging
+
+EMULATOR_NAMES = ("oauth", "antigravity", "gemini-web")
+
+
+def run_uvicorn(app: object, host: str, port: int, *, grace_s: float, log_level: str) -> None:
+    """uvicorn with uvloop and httptools; on SIGTERM it stops accepting and lets streams finish."""
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=int(grace_s) if grace_s else None,
+        server_header=False,
+        log_config=None,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str | None = typer.Option(None, "--host", help="Address to listen on (SWITCHYARD_HOST)."),
+        port: int | None = typer.Option(None, "--port", help="Port to listen on (SWITCHYARD_PORT)."),
+        config: str | None = ConfigOption,
+    ) -> None:
+        """Serve the gateway."""
+        from switchyard.app import create_app
+
+        settings = settings_from(config)
+        if host:
+            settings.host = host
+        if port:
+            settings.port = port
+        configure_logging(settings.log_level, settings.log_format)
+        console.print(
+            f"Switchyard listening on http://{settings.host}:{settings.port} (store: {_store_name(settings)})"
+        )
+        run_uvicorn(
+            create_app(settings),
+            settings.host,
+            settings.port,
+            grace_s=settings.shutdown_grace_s,
+            log_level=settings.log_level,
+        )
+
+    @app.command()
+    def migrate(config: str | None = ConfigOption) -> None:
+        """Apply the store's migrations and exit."""
+        from switchyard.store.db import create_engine
+        from switchyard.store.db import migrate as run_migrations
+
+        settings = settings_from(config)
+
+        async def work() -> None:
+            engine = create_engine(settings.effective_database_url)
+            try:
+                await run_migrations(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(work())
+        console.print(f"Store migrated: {_store_name(settings)}")
+
+    @app.command()
+    def emulate(
+        name: str = typer.Argument(..., help=f"Which emulator: {', '.join(EMULATOR_NAMES)}."),
+        host: str = typer.Option("127.0.0.1", "--host"),
+        port: int = typer.Option(..., "--port"),
+    ) -> None:
+        """Run one emulator of a Google upstream on its own (for tests and your own CI)."""
+        from switchyard.emulators.registry import build_emulator
+
+        try:
+            emulator = build_emulator(name)
+        except KeyError:
+            console.print(
+                f"[red]error:[/red] unknown emulator {name!r}; choose one of {', '.join(EMULATOR_NAMES)}"
+            )
+            raise typer.Exit(2) from None
+        configure_logging("warning")
+        console.print(f"{name} emulator on http://{host}:{port} (control API: /_control/)")
+        emulator.run(host, port)
+
+
+def _store_name(settings: object) -> str:
+    url = getattr(settings, "effective_database_url", "")
+    if "@" in url:  # hide credentials in a PostgreSQL URL
+        scheme, _, rest = url.partition("://")
+        url = f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return str(url)

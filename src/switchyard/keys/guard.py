@@ -1,0 +1,215 @@
+"""Per-request enforcement of a client key: who it is, and whether it may make this request now.
+
+Looking a key up costs a database round trip, so verified keys are cached for `cache_ttl_s`
+(a key disabled from the CLI, another process, stops working within that time). Rate windows,
+concurrency and quota counters live in this process; quota counters are seeded from the usage
+table the first time a key is seen in a period, so they survive restarts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hmac
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from switchyard.keys.limits import Quota, period_bounds
+from switchyard.keys.service import KeyLimits, hash_key, limits_of
+from switchyard.store.db import Store
+from switchyard.store.tables import ClientKey, UsageEvent
+
+RPM_WINDOW_S = 60.0
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A verified key's snapshot: what the request path needs, no secret."""
+
+    id: int
+    name: str
+    key_hash: str
+    enabled: bool
+    limits: KeyLimits
+
+
+@dataclass
+class _Counter:
+    period_start: float = 0.0
+    period_end: float = 0.0
+    used: int = 0
+
+
+@dataclass
+class _KeyState:
+    recent: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
+    requests: _Counter = field(default_factory=_Counter)
+    tokens: _Counter = field(default_factory=_Counter)
+
+
+class Lease:
+    """Holds one concurrency slot of a key until released (at the end of the response or stream)."""
+
+    __slots__ = ("_released", "_state", "key")
+
+    def __init__(self, key: KeyRecord, state: _KeyState) -> None:
+        self.key = key
+        self._state = state
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._state.in_flight -= 1
+
+
+def _fmt_time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def model_allowed(patterns: list[str] | None, provider: str, model: str) -> bool:
+    """Patterns are shell globs matched against `model` or `provider/model`, case-insensitively."""
+    if not patterns:
+        return True
+    candidates = (model.lower(), f"{provider}/{model}".lower())
+    return any(fnmatch.fnmatchcase(c, p.lower()) for p in patterns for c in candidates)
+
+
+class KeyGuard:
+    """Authenticates presented keys and admits requests against their limits."""
+
+    def __init__(self, store: Store, *, cache_ttl_s: float = 2.0) -> None:
+        self._store = store
+        self._cache_ttl_s = cache_ttl_s
+        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._states: dict[int, _KeyState] = {}
+
+    async def authenticate(self, presented: str | None) -> KeyRecord:
+        if not presented:
+            raise AuthenticationFailed(
+                "Missing API key: send it as 'Authorization: Bearer <key>', 'x-goog-api-key: <key>' or ?key=<key>."
+            )
+        digest = hash_key(presented)
+        record = await self._lookup(digest)
+        # The lookup is by hash; comparing again in constant time keeps timing independent of the key.
+        if record is None or not hmac.compare_digest(record.key_hash, digest):
+            raise AuthenticationFailed("Invalid API key: no enabled key matches the one provided.")
+        if not record.enabled:
+            raise PermissionDenied(f"API key '{record.name}' is disabled.", code="key_disabled")
+        expires_at = record.limits.expires_at
+        if expires_at is not None and expires_at <= time.time():
+            raise PermissionDenied(
+                f"API key '{record.name}' expired on {_fmt_time(expires_at)}.", code="key_expired"
+            )
+        return record
+
+    async def _lookup(self, digest: str) -> KeyRecord | None:
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and now - cached[0] < self._cache_ttl_s:
+            return cached[1]
+        async with self._store.sessions() as session:
+            row = await session.scalar(select(ClientKey).where(ClientKey.key_hash == digest))
+        record = (
+            None
+            if row is None
+            else KeyRecord(
+                id=row.id, name=row.name, key_hash=row.key_hash, enabled=row.enabled, limits=limits_of(row)
+            )
+        )
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now, record)
+        return record
+
+    def forget(self) -> None:
+        """Drop cached key records (after an admin change in this process)."""
+        self._cache.clear()
+
+    async def admit(self, key: KeyRecord, provider: str, model: str) -> Lease:
+        """Check model, rate, concurrency and quotas; count the request; hold a concurrency slot."""
+        limits = key.limits
+        if not model_allowed(limits.models, provider, model):
+            raise PermissionDenied(
+                f"Model '{model}' is not allowed for API key '{key.name}' (allowed: {', '.join(limits.models or [])}).",
+                param="model",
+                code="model_not_allowed",
+            )
+        state = self._states.setdefault(key.id, _KeyState())
+        now = time.time()
+        if limits.rpm:
+            self._check_rpm(key, state, limits.rpm, now)
+        if limits.max_concurrent and state.in_flight >= limits.max_concurrent:
+            raise RateLimited(
+                f"API key '{key.name}' reached its concurrency limit of {limits.max_concurrent} "
+                "requests in flight; retry when one finishes.",
+                retry_after=1,
+                code="concurrency_limit_exceeded",
+            )
+        if limits.quota_requests:
+            counter = await self._counter(key, state.requests, limits.quota_requests, "requests", now)
+            if counter.used >= limits.quota_requests.limit:
+                raise self._quota_error(key, "request", limits.quota_requests, counter, now)
+        if limits.quota_tokens:
+            counter = await self._counter(key, state.tokens, limits.quota_tokens, "tokens", now)
+            if counter.used >= limits.quota_tokens.limit:
+                raise self._quota_error(key, "token", limits.quota_tokens, counter, now)
+        if limits.rpm:
+            state.recent.append(now)
+        if limits.quota_requests:
+            state.requests.used += 1
+        state.in_flight += 1
+        return Lease(key, state)
+
+    def add_tokens(self, key: KeyRecord, tokens: int) -> None:
+        """Count a finished request's tokens toward the key's token quota."""
+        state = self._states.get(key.id)
+        if state is not None and key.limits.quota_tokens and tokens:
+            state.tokens.used += tokens
+
+    @staticmethod
+    def _check_rpm(key: KeyRecord, state: _KeyState, rpm: int, now: float) -> None:
+        recent = state.recent
+        while recent and recent[0] <= now - RPM_WINDOW_S:
+            recent.popleft()
+        if len(recent) >= rpm:
+            raise RateLimited(
+                f"API key '{key.name}' reached its rate limit of {rpm} requests per minute.",
+                retry_after=recent[0] + RPM_WINDOW_S - now,
+                code="rate_limit_exceeded",
+            )
+
+    async def _counter(
+        self, key: KeyRecord, counter: _Counter, quota: Quota, kind: str, now: float
+    ) -> _Counter:
+        if now >= counter.period_end:
+            start, end = period_bounds(quota.period, now)
+            counter.period_start, counter.period_end = start, end
+            counter.used = await self._used_since(key.id, start, kind)
+        return counter
+
+    async def _used_since(self, key_id: int, start: float, kind: str) -> int:
+        column = (
+            func.count(UsageEvent.id)
+            if kind == "requests"
+            else func.coalesce(func.sum(UsageEvent.prompt_tokens + UsageEvent.completion_tokens), 0)
+        )
+        async with self._store.sessions() as session:
+            value = await session.scalar(
+                select(column).where(UsageEvent.key_id == key_id, UsageEvent.created_at >= start)
+            )
+        return int(value or 0)
+
+    @staticmethod
+    def _quota_error(key: KeyRecord, kind: str, quota: Quota, counter: _Counter, now: float) -> RateLimited:
+        return RateLimited(
+            f"API key '{key.name}' used its {kind} quota of {quota.limit} per {quota.period} "
+            f"({counter.used} used); it resets at {_fmt_time(counter.period_end)}.",
+            retry_after=counter.period_end - now,
+            code="insufficient_quota",
+        )

@@ -1,0 +1,69 @@
+"""The limit syntax operators type (`30d`, `2026-12-31`, `1000/day`) and the quota windows.
+
+Quota windows are calendar periods in UTC (a day starts at 00:00 UTC, a week on Monday, a month on
+the 1st): easy to explain to the people holding the keys, and `Retry-After` is simply the period end.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+Period = Literal["day", "week", "month"]
+PERIODS: tuple[Period, ...] = ("day", "week", "month")
+
+_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
+_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_QUOTA = re.compile(r"^(\d+)\s*/\s*(day|week|month)$")
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    period: Period
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.period}"
+
+
+def parse_expiry(text: str, now: float | None = None) -> float:
+    """`30d`, `12h`, `2w` from now, or an ISO date/time (UTC when no zone is given)."""
+    now = time.time() if now is None else now
+    value = text.strip().lower()
+    match = _DURATION.match(value)
+    if match:
+        return now + int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"cannot read expiry {text!r}: use a duration such as 30d, 12h, 2w or a date such as 2026-12-31"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def parse_quota(text: str) -> Quota:
+    match = _QUOTA.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"cannot read quota {text!r}: use N/day, N/week or N/month, e.g. 1000/day")
+    return Quota(int(match.group(1)), match.group(2))  # type: ignore[arg-type]
+
+
+def period_bounds(period: Period, now: float | None = None) -> tuple[float, float]:
+    """The start and end (Unix seconds) of the calendar period that contains `now`."""
+    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        start, end = day, day + timedelta(days=1)
+    elif period == "week":
+        start = day - timedelta(days=day.weekday())
+        end = start + timedelta(days=7)
+    else:
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+    return start.timestamp(), end.timestamp()

@@ -1,0 +1,1 @@
+"""The Gemini web provider (gemini.google.com through `gemini-webapi`, cookie accounts)."""

@@ -1,0 +1,75 @@
+"""The engine, sessions and migrations. Built by `open_store()` in the app's lifespan, never at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from switchyard.config import Settings
+from switchyard.store.crypto import SecretBox, load_secret_box
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class Store:
+    """The open store: engine, session factory and the box that seals account secrets."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    secrets: SecretBox
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the usage writer; foreign keys make cascades work."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Apply every pending Alembic migration."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+async def open_store(settings: Settings, *, run_migrations: bool = True) -> Store:
+    engine = create_engine(settings.effective_database_url)
+    if run_migrations:
+        await migrate(engine)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return Store(
+        engine=engine,
+        sessions=async_sessionmaker(engine, expire_on_commit=False),
+        secrets=load_secret_box(secret, settings.data_dir),
+    )

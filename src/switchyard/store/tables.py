@@ -1,0 +1,103 @@
+"""The schema. Times are Unix seconds (float): portable across SQLite and PostgreSQL, cheap to compare."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class ClientKey(Base):
+    """A client key ("license"): only its SHA-256 is stored; limits are optional."""
+
+    __tablename__ = "client_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    models: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    rpm: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_concurrent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quota_requests: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    quota_requests_period: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    quota_tokens: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    quota_tokens_period: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class Account(Base):
+    """An upstream account. `secret` is a Fernet token of a JSON object (never plaintext)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    secret: Mapped[str] = mapped_column(Text)
+    secret_fingerprint: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    proxy_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AccountModelState(Base):
+    """Per (account, model family) state: cooldown, quota, counters. Survives restarts."""
+
+    __tablename__ = "account_model_state"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cooldown_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cooldown_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    quota_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
+    quota_reset_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class UsageEvent(Base):
+    """One client request: who, what, which account, how it ended, tokens and timings."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        Index("ix_usage_key_time", "key_id", "created_at"),
+        Index("ix_usage_time", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    request_id: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    key_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    surface: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    account: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    error_class: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    stream: Mapped[bool] = mapped_column(Boolean, default=False)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttfb_ms: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,0 +1,156 @@
+"""The per-request context and the ASGI middleware that measures, records and cleans up.
+
+Pure ASGI (not BaseHTTPMiddleware), because it must see the moment the first body byte is sent
+(time to first byte) and the last (latency) of streaming responses without buffering them. When
+the response is over — finished, failed, or the client went away — it releases the key's
+concurrency slot, records the usage event and the metrics, and logs one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from switchyard.keys.guard import KeyRecord, Lease
+from switchyard.runtime import Runtime
+from switchyard.usage import UsageRecord
+
+log = logging.getLogger("switchyard.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What the surfaces learn about a request, for usage, metrics and logs."""
+
+    request_id: str
+    started: float
+    surface: str = "other"
+    provider: str = "-"
+    model: str | None = None
+    key: KeyRecord | None = None
+    lease: Lease | None = None
+    account: str | None = None
+    stream: bool = False
+    status: int = 0
+    error_class: str | None = None
+    first_byte: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def set_usage(self, prompt: int, completion: int, reasoning: int) -> None:
+        self.prompt_tokens, self.completion_tokens, self.reasoning_tokens = prompt, completion, reasoning
+
+
+def get_context(scope: Scope) -> RequestContext:
+    return scope["state"]["ctx"]
+
+
+class GatewayMiddleware:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        ctx = RequestContext(request_id=request_id, started=time.perf_counter())
+        scope.setdefault("state", {})["ctx"] = ctx
+        id_header = (b"x-request-id", request_id.encode())
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ctx.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            elif ctx.first_byte is None and message.get("body"):
+                ctx.first_byte = time.perf_counter()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except BaseException:
+            if not ctx.status:
+                ctx.status = 500
+            raise
+        finally:
+            self._finish(ctx, scope)
+
+    def _finish(self, ctx: RequestContext, scope: Scope) -> None:
+        ended = time.perf_counter()
+        if ctx.lease is not None:
+            ctx.lease.release()
+        status = ctx.status or 499
+        latency_s = ended - ctx.started
+        ttfb_s = (ctx.first_byte - ctx.started) if ctx.first_byte is not None else None
+        if ctx.surface != "other":
+            metrics = self.runtime.metrics
+            metrics.requests.labels(ctx.surface, ctx.provider, ctx.model or "-", str(status)).inc()
+            metrics.latency.labels(ctx.surface, ctx.provider).observe(latency_s)
+            if ttfb_s is not None:
+                metrics.ttfb.labels(ctx.surface, ctx.provider).observe(ttfb_s)
+            if ctx.error_class:
+                metrics.upstream_errors.labels(ctx.provider, ctx.error_class).inc()
+        if ctx.key is not None:
+            tokens = ctx.prompt_tokens + ctx.completion_tokens
+            if self.runtime.guard is not None:
+                self.runtime.guard.add_tokens(ctx.key, tokens)
+            if self.runtime.usage is not None:
+                self.runtime.usage.record(
+                    UsageRecord(
+                        created_at=time.time(),
+                        request_id=ctx.request_id,
+                        key_id=ctx.key.id,
+                        key_name=ctx.key.name,
+                        surface=ctx.surface,
+                        provider=ctx.provider,
+                        model=ctx.model,
+                        account=ctx.account,
+                        status=status,
+                        error_class=ctx.error_class,
+                        stream=ctx.stream,
+                        prompt_tokens=ctx.prompt_tokens,
+                        completion_tokens=ctx.completion_tokens,
+                        reasoning_tokens=ctx.reasoning_tokens,
+                        latency_ms=latency_s * 1000,
+                        ttfb_ms=ttfb_s * 1000 if ttfb_s is not None else None,
+                    )
+                )
+        if ctx.surface != "other" or status >= 500:
+            log.info(
+                "%s %s %d",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                extra={
+                    "fields": {
+                        "request_id": ctx.request_id,
+                        "key": ctx.key.name if ctx.key else None,
+                        "provider": ctx.provider,
+                        "model": ctx.model,
+                        "account": ctx.account,
+                        "latency_ms": round(latency_s * 1000, 1),
+                        "ttfb_ms": round(ttfb_s * 1000, 1) if ttfb_s is not None else None,
+                    }
+                },
+            )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def scope_headers(scope: Scope) -> dict[str, Any]:
+    return {bytes(k).decode("latin-1"): bytes(v).decode("latin-1") for k, v in scope.get("headers", ())}

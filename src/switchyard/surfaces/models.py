@@ -1,0 +1,132 @@
+"""Model listings. `/v1/models` is shared by the OpenAI and Gemini dialects (api-contract.md):
+a client that speaks Google (key in `x-goog-api-key` or `?key=`, or paging parameters) gets
+`{"models": [...]}`, everyone else `{"object": "list", "data": [...]}`. A key limited to some
+models sees only those."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from switchyard.errors import NotFound
+from switchyard.keys.guard import model_allowed
+from switchyard.providers.antigravity.models import ModelSpec, public_models
+from switchyard.providers.gemini_web.models import listed_models
+from switchyard.surfaces.deps import ClientKey, ContextDep, RuntimeDep
+from switchyard.surfaces.render import speaks_google
+from switchyard.surfaces.responses import json_response
+
+CREATED = 1_764_547_200  # 2025-12-01: a stable `created` for static catalogue entries
+GEMINI_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
+
+
+def _antigravity_specs(runtime: Any) -> list[ModelSpec]:
+    provider = runtime.providers.get("antigravity")
+    available = (
+        provider.available_models()
+        if provider is not None and hasattr(provider, "available_models")
+        else None
+    )
+    return public_models(available)
+
+
+def _openai_entry(model_id: str, owner: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": CREATED, "owned_by": owner}
+
+
+def _google_entry(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "name": f"models/{spec.public_id}",
+        "baseModelId": spec.public_id,
+        "version": "001",
+        "displayName": spec.display_name,
+        "description": f"{spec.display_name}, served through Antigravity",
+        "inputTokenLimit": 200_000 if spec.family == "claude" else 1_048_576,
+        "outputTokenLimit": 64_000 if spec.family == "claude" else 65_536,
+        "supportedGenerationMethods": GEMINI_METHODS,
+        "thinking": spec.thinking is not None,
+    }
+
+
+def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any]:
+    """Gemini paging: `pageSize` (default 50, max 1000) and an opaque `pageToken` (an offset)."""
+    try:
+        size = max(1, min(1000, int(request.query_params.get("pageSize", "50"))))
+        offset = int(request.query_params.get("pageToken") or 0)
+    except ValueError:
+        size, offset = 50, 0
+    page: dict[str, Any] = {"models": items[offset : offset + size]}
+    if offset + size < len(items):
+        page["nextPageToken"] = str(offset + size)
+    return page
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+
+    def antigravity_listing(request: Request, key: ClientKey, runtime: RuntimeDep, google: bool) -> Response:
+        specs = [
+            s
+            for s in _antigravity_specs(runtime)
+            if model_allowed(key.limits.models, "antigravity", s.public_id)
+        ]
+        if google:
+            return json_response(_page([_google_entry(s) for s in specs], request))
+        return json_response(
+            {"object": "list", "data": [_openai_entry(s.public_id, "antigravity") for s in specs]}
+        )
+
+    def antigravity_one(model: str, key: ClientKey, runtime: RuntimeDep, google: bool) -> Response:
+        name = model.removeprefix("models/")
+        for spec in _antigravity_specs(runtime):
+            if spec.public_id == name and model_allowed(key.limits.models, "antigravity", name):
+                return json_response(_google_entry(spec) if google else _openai_entry(name, "antigravity"))
+        raise NotFound(
+            f"Model '{name}' does not exist or this key may not use it.",
+            param="model",
+            code="model_not_found",
+        )
+
+    @router.get("/antigravity/v1/models")
+    async def list_v1(request: Request, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep) -> Response:
+        ctx.surface, ctx.provider = "models", "antigravity"
+        google = speaks_google(dict(request.headers), request.url.query)
+        return antigravity_listing(request, key, runtime, google)
+
+    @router.get("/antigravity/v1beta/models")
+    async def list_v1beta(request: Request, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep) -> Response:
+        ctx.surface, ctx.provider = "models", "antigravity"
+        return antigravity_listing(request, key, runtime, True)
+
+    @router.get("/antigravity/v1/models/{model}")
+    async def get_v1(
+        request: Request, model: str, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep
+    ) -> Response:
+        ctx.surface, ctx.provider = "models", "antigravity"
+        return antigravity_one(model, key, runtime, speaks_google(dict(request.headers), request.url.query))
+
+    @router.get("/antigravity/v1beta/models/{model}")
+    async def get_v1beta(model: str, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep) -> Response:
+        ctx.surface, ctx.provider = "models", "antigravity"
+        return antigravity_one(model, key, runtime, True)
+
+    @router.get("/gemini_official/v1/models")
+    async def list_web(key: ClientKey, ctx: ContextDep) -> Response:
+        ctx.surface, ctx.provider = "models", "gemini_web"
+        ids = [m for m in listed_models() if model_allowed(key.limits.models, "gemini_web", m)]
+        return json_response({"object": "list", "data": [_openai_entry(m, "gemini-web") for m in ids]})
+
+    @router.get("/gemini_official/v1/models/{model}")
+    async def get_web(model: str, key: ClientKey, ctx: ContextDep) -> Response:
+        ctx.surface, ctx.provider = "models", "gemini_web"
+        if model in listed_models() and model_allowed(key.limits.models, "gemini_web", model):
+            return json_response(_openai_entry(model, "gemini-web"))
+        raise NotFound(
+            f"Model '{model}' does not exist or this key may not use it.",
+            param="model",
+            code="model_not_found",
+        )
+
+    return router
