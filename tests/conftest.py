@@ -18,7 +18,9 @@ from switchyard.keys import service
 from switchyard.store.db import Store, open_store
 from tests.servers import serve
 
-POSTGRES_ADMIN_DSN = os.environ.get("SWITCHYARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "SWITCHYARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _postgres_database() -> str | None:
@@ -105,7 +107,9 @@ class Gateway:
 
     def create_key(self, name: str | None = None, **limits: Any) -> str:
         _, key = self.run(
-            lambda store: service.create_key(store, name or f"key-{uuid.uuid4().hex[:6]}", service.KeyLimits(**limits))
+            lambda store: service.create_key(
+                store, name or f"key-{uuid.uuid4().hex[:6]}", service.KeyLimits(**limits)
+            )
         )
         return str(key)
 

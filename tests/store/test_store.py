@@ -52,7 +52,7 @@ def test_keys_are_stored_only_as_hashes(store_settings: Settings) -> None:
     limits = service.KeyLimits(rpm=5, models=["gemini-*"], quota_tokens=Quota(1000, "day"))
 
     async def work(store: Store) -> tuple[str, ClientKey, list[service.KeyPublic]]:
-        public, key = await service.create_key(store, "team-a", limits)
+        _, key = await service.create_key(store, "team-a", limits)
         async with store.sessions() as session:
             row = await session.scalar(select(ClientKey).where(ClientKey.name == "team-a"))
         assert row is not None
@@ -81,7 +81,11 @@ def test_account_secrets_are_encrypted_at_rest(store_settings: Settings) -> None
 
     async def work(store: Store) -> Any:
         await accounts.add_account(
-            store, provider="antigravity", name="ag-1", secret={"refresh_token": refresh_token}, project_id="p-1"
+            store,
+            provider="antigravity",
+            name="ag-1",
+            secret={"refresh_token": refresh_token},
+            project_id="p-1",
         )
         async with store.engine.connect() as connection:
             raw = (await connection.execute(text("SELECT secret FROM accounts"))).scalar_one()
@@ -100,7 +104,9 @@ def test_sqlite_file_holds_no_secret_in_clear(settings: Settings) -> None:
     refresh_token = "plain-refresh-" + "y" * 40
 
     async def work(store: Store) -> None:
-        await accounts.add_account(store, provider="antigravity", name="ag", secret={"refresh_token": refresh_token})
+        await accounts.add_account(
+            store, provider="antigravity", name="ag", secret={"refresh_token": refresh_token}
+        )
         await service.create_key(store, "k", service.KeyLimits())
 
     run(settings, work)
@@ -114,7 +120,9 @@ def test_sqlite_file_holds_no_secret_in_clear(settings: Settings) -> None:
 
 def test_a_different_secret_key_cannot_open_stored_secrets(settings: Settings) -> None:
     async def add(store: Store) -> None:
-        await accounts.add_account(store, provider="gemini_web", name="gw", secret={"psid": "cookie-value-1234"})
+        await accounts.add_account(
+            store, provider="gemini_web", name="gw", secret={"psid": "cookie-value-1234"}
+        )
 
     run(settings, add)
     other = settings.model_copy(update={"secret_key": SecretStr("another-passphrase")})

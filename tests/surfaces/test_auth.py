@@ -35,18 +35,6 @@ def test_missing_or_wrong_key_is_401_in_openai_dialect(gateway: Gateway, headers
     assert response.headers["x-request-id"]
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Goog-Api-Key": "sk-sy-wrong"}])
-def test_missing_or_wrong_key_is_401_in_google_dialect(gateway: Gateway, headers: dict[str, str]) -> None:
-    response = httpx.post(
-        gateway.url + "/antigravity/v1beta/models/gemini-2.5-flash:generateContent",
-        headers=headers,
-        json={"contents": [{"parts": [{"text": "hi"}]}]},
-    )
-    assert response.status_code == 401
-    assert response.json()["error"]["status"] == "UNAUTHENTICATED"
-    assert response.json()["error"]["code"] == 401
-
-
 def test_google_key_on_shared_listing_gets_gemini_shape(gateway: Gateway) -> None:
     key = gateway.create_key()
     google = httpx.get(gateway.url + LISTING, headers={"x-goog-api-key": key}).json()
@@ -54,14 +42,18 @@ def test_google_key_on_shared_listing_gets_gemini_shape(gateway: Gateway) -> Non
     assert google["models"][0]["name"].startswith("models/")
     assert openai["object"] == "list" and openai["data"][0]["object"] == "model"
     ids = [m["id"] for m in openai["data"]]
-    assert "gemini-3-pro-image" in ids and "claude-sonnet-4-5-thinking" in ids and "gpt-oss-120b-medium" in ids
+    assert (
+        "gemini-3-pro-image" in ids and "claude-sonnet-4-5-thinking" in ids and "gpt-oss-120b-medium" in ids
+    )
 
 
 def test_gemini_paging(gateway: Gateway) -> None:
     key = gateway.create_key()
     first = httpx.get(gateway.url + LISTING, params={"key": key, "pageSize": 3}).json()
     assert len(first["models"]) == 3 and first["nextPageToken"]
-    second = httpx.get(gateway.url + LISTING, params={"key": key, "pageSize": 3, "pageToken": first["nextPageToken"]})
+    second = httpx.get(
+        gateway.url + LISTING, params={"key": key, "pageSize": 3, "pageToken": first["nextPageToken"]}
+    )
     assert second.json()["models"][0]["name"] != first["models"][0]["name"]
 
 
