@@ -1,0 +1,261 @@
+"""`AntigravityClient`: the gateway's one way to call Cloud Code `v1internal` as an account.
+
+It composes the role modules — `oauth` (access tokens), `discovery` (the Cloud project), `models`
+(public id → upstream id + thinking config), `protocol` (envelope and headers), `transport` (pooled
+HTTP/2 clients, host fallback, SSE) — and raises the classified errors of `switchyard.errors`. It
+keeps no per-account state beyond cached access tokens; the pool decides what an error means for
+the account, and the caller persists what was learned (a discovered project).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import orjson
+
+from switchyard.config import Settings
+from switchyard.errors import AccountForbidden, UpstreamTransient, UpstreamUnauthenticated
+from switchyard.providers import UpstreamAccount
+
+from . import discovery
+from .errors import parse_rfc3339
+from .models import Family, apply_model_config, model_family, resolve_model
+from .oauth import TokenCache, TokenGrant, refresh_access_token
+from .protocol import (
+    COUNT_TOKENS_PATH,
+    FETCH_MODELS_PATH,
+    GENERATE_PATH,
+    STREAM_PATH,
+    build_envelope,
+    count_tokens_body,
+    request_headers,
+    unwrap_response,
+)
+from .transport import HttpClients, iter_events, open_on_hosts, read_json
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ModelQuota:
+    """One model's remaining quota (`fetchAvailableModels` `quotaInfo`)."""
+
+    remaining_fraction: float
+    reset_at: float | None
+
+
+@dataclass
+class AccountCheck:
+    """What `switchyard accounts check` shows for a healthy account."""
+
+    project_id: str
+    project_discovered: bool
+    """True when the project was discovered by this check; the caller should persist it."""
+    tier_id: str | None
+    token_expires_at: float | None
+    quotas: dict[str, ModelQuota] = field(default_factory=dict)
+
+    def family_quotas(self) -> dict[Family, ModelQuota]:
+        """The lowest remaining fraction per quota family (how OAA groups quotas)."""
+        result: dict[Family, ModelQuota] = {}
+        for model, quota in self.quotas.items():
+            family = model_family(model)
+            known = result.get(family)
+            if known is None or quota.remaining_fraction < known.remaining_fraction:
+                result[family] = quota
+        return result
+
+
+def parse_quotas(models_reply: Mapping[str, Any]) -> dict[str, ModelQuota]:
+    """`quotaInfo` per upstream model; a missing `remainingFraction` is 0 (proto3 omits zeros)."""
+    quotas: dict[str, ModelQuota] = {}
+    models = models_reply.get("models")
+    if not isinstance(models, Mapping):
+        return quotas
+    for name, info in models.items():
+        quota = info.get("quotaInfo") if isinstance(info, Mapping) else None
+        if not isinstance(quota, Mapping):
+            continue
+        reset = quota.get("resetTime")
+        quotas[name] = ModelQuota(
+            remaining_fraction=float(quota.get("remainingFraction") or 0.0),
+            reset_at=parse_rfc3339(reset) if isinstance(reset, str) else None,
+        )
+    return quotas
+
+
+class AntigravityClient:
+    """Async client for the Antigravity upstream; one per gateway process, built in the lifespan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.onboard_policy = discovery.OnboardPolicy()
+        self._http = HttpClients(settings)
+        self._tokens = TokenCache(self._refresh)
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._http.aclose()
+
+    # --- credentials -------------------------------------------------------------------------
+
+    async def _refresh(self, account: UpstreamAccount) -> TokenGrant:
+        http = self._http.get(account.proxy_url)
+        return await refresh_access_token(http, self.settings, account.secret["refresh_token"])
+
+    async def access_token(self, account: UpstreamAccount) -> str:
+        """A valid access token, refreshed 5 min before expiry; concurrent refreshes share one."""
+        return await self._tokens.get(account)
+
+    async def discover_project(self, account: UpstreamAccount) -> str:
+        """The account's Cloud project (loadCodeAssist, else onboarding). The caller persists it."""
+        found = await self._discover(account)
+        return found.project_id
+
+    async def _discover(self, account: UpstreamAccount) -> discovery.ProjectDiscovery:
+        async def call(token: str) -> discovery.ProjectDiscovery:
+            http = self._http.get(account.proxy_url)
+            return await discovery.discover_project(http, self.settings, token, policy=self.onboard_policy)
+
+        return await self._with_token(account, call)
+
+    async def _project(self, account: UpstreamAccount) -> str:
+        """The project for a generate call, discovered on first use and kept on `account`."""
+        if not account.project_id:
+            account.project_id = await self.discover_project(account)
+            log.info("discovered the Cloud project of account %s", account.name)
+        return account.project_id
+
+    async def _with_token(self, account: UpstreamAccount, call: Callable[[str], Awaitable[T]]) -> T:
+        """Run `call(token)`; on a 401 refresh once (single flight) and run it again."""
+        token = await self._tokens.get(account)
+        try:
+            return await call(token)
+        except UpstreamUnauthenticated:
+            log.info("access token of account %s refused; refreshing once", account.name)
+            token = await self._tokens.get(account, stale=token)
+        return await call(token)
+
+    async def _open(
+        self, account: UpstreamAccount, path: str, body: Mapping[str, Any], *, stream: bool
+    ) -> httpx.Response:
+        """A 2xx response from the first host that gives one (body unread), with the 401 retry."""
+        content = orjson.dumps(body)
+        http = self._http.get(account.proxy_url)
+
+        async def call(token: str) -> httpx.Response:
+            headers = request_headers(self.settings, token, stream=stream)
+            return await open_on_hosts(http, self.settings.antigravity_base_urls, path, content, headers)
+
+        return await self._with_token(account, call)
+
+    async def _post_json(self, account: UpstreamAccount, path: str, body: Mapping[str, Any]) -> Any:
+        return await read_json(await self._open(account, path, body, stream=False))
+
+    # --- generation --------------------------------------------------------------------------
+
+    async def _envelope(
+        self,
+        account: UpstreamAccount,
+        model: str,
+        request: Mapping[str, Any],
+        request_type: str | None,
+        session_id: str | None,
+    ) -> dict[str, Any]:
+        spec = resolve_model(model)
+        return build_envelope(
+            project=await self._project(account),
+            upstream_model=spec.upstream_id,
+            request=apply_model_config(request, spec),
+            request_type=request_type or spec.request_type,
+            session_id=session_id,
+        )
+
+    async def generate(
+        self,
+        account: UpstreamAccount,
+        model: str,
+        request: Mapping[str, Any],
+        *,
+        request_type: str | None = None,
+        session_id: str | None = None,
+    ) -> dict[str, Any]:
+        """One non-stream generation; the unwrapped `GenerateContentResponse`.
+
+        `model` is the public id; `request_type` defaults to the model's (`image_gen` for image models).
+        """
+        envelope = await self._envelope(account, model, request, request_type, session_id)
+        payload = await self._post_json(account, GENERATE_PATH, envelope)
+        inner = unwrap_response(payload)
+        if inner is None:
+            raise UpstreamTransient("Antigravity sent a reply without a response")
+        return inner
+
+    async def stream(
+        self,
+        account: UpstreamAccount,
+        model: str,
+        request: Mapping[str, Any],
+        *,
+        request_type: str | None = None,
+        session_id: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield each unwrapped `GenerateContentResponse` event as the upstream sends it.
+
+        Errors before the first event are the classified upstream error (the pool may retry on
+        another account); a break after it is `StreamInterrupted`. Closing the iterator (`aclose`,
+        or cancelling the consumer) closes the upstream response.
+        """
+        envelope = await self._envelope(account, model, request, request_type, session_id)
+        response = await self._open(account, STREAM_PATH, envelope, stream=True)
+        async for event in iter_events(response):
+            yield event
+
+    async def count_tokens(
+        self, account: UpstreamAccount, model: str, request: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """`{"totalTokens": N}` for the request as the model would see it."""
+        spec = resolve_model(model)
+        body = count_tokens_body(request, spec.upstream_id)
+        payload = await self._post_json(account, COUNT_TOKENS_PATH, body)
+        if not isinstance(payload, dict):
+            raise UpstreamTransient("Antigravity sent an unexpected countTokens reply")
+        return payload
+
+    async def fetch_available_models(self, account: UpstreamAccount) -> dict[str, Any]:
+        """The account's model catalogue and quotas, as the upstream sends it (§6.3)."""
+        body = {"project": account.project_id} if account.project_id else {}
+        try:
+            payload = await self._post_json(account, FETCH_MODELS_PATH, body)
+        except AccountForbidden:
+            if not body:
+                raise
+            payload = await self._post_json(account, FETCH_MODELS_PATH, {})  # AGM: retry without project
+        if not isinstance(payload, dict):
+            raise UpstreamTransient("Antigravity sent an unexpected fetchAvailableModels reply")
+        return payload
+
+    async def check(self, account: UpstreamAccount) -> AccountCheck:
+        """Refresh the token, find the project, read quotas; raises the classified error on failure."""
+        await self._tokens.get(account)
+        discovered = not account.project_id
+        tier_id: str | None = None
+        if discovered:
+            found = await self._discover(account)
+            account.project_id, tier_id = found.project_id, found.tier_id
+        assert account.project_id is not None
+        models = await self.fetch_available_models(account)
+        grant = self._tokens.cached(account)
+        return AccountCheck(
+            project_id=account.project_id,
+            project_discovered=discovered,
+            tier_id=tier_id,
+            token_expires_at=grant.expires_at if grant else None,
+            quotas=parse_quotas(models),
+        )
