@@ -119,7 +119,7 @@ async def test_login_flow(oauth: Emulator) -> None:
     assert query["scope"] == [" ".join(SCOPES)]
     assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
     async with httpx.AsyncClient() as http:
-        consent = await http.get(url, params={"login_hint": "new-user@example.com"})
+        consent = await http.get(url + "&login_hint=new-user%40example.com")
     assert consent.status_code == 302
     callback = parse_qs(urlsplit(consent.headers["location"]).query)
     assert callback["state"] == ["s-123"]

@@ -105,9 +105,7 @@ def test_headers() -> None:
 
 def test_count_tokens_body() -> None:
     request = {**conversation(("user", "hi")), "safetySettings": [], "model": "x"}
-    assert count_tokens_body(request, "gemini-2.5-flash") == {
-        "request": {"contents": request["contents"], "model": "models/gemini-2.5-flash"}
-    }
+    assert count_tokens_body(request) == {"request": {"contents": request["contents"]}}
 
 
 def test_unwrap_response() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -214,15 +215,15 @@ class AntigravityClient:
         """
         envelope = await self._envelope(account, model, request, request_type, session_id)
         response = await self._open(account, STREAM_PATH, envelope, stream=True)
-        async for event in iter_events(response):
-            yield event
+        async with aclosing(iter_events(response)) as events:
+            async for event in events:
+                yield event
 
     async def count_tokens(
         self, account: UpstreamAccount, model: str, request: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """`{"totalTokens": N}` for the request as the model would see it."""
-        spec = resolve_model(model)
-        body = count_tokens_body(request, spec.upstream_id)
+        """`{"totalTokens": N}`. `model` is accepted for symmetry; the upstream call names none (§1)."""
+        body = count_tokens_body(request)
         payload = await self._post_json(account, COUNT_TOKENS_PATH, body)
         if not isinstance(payload, dict):
             raise UpstreamTransient("Antigravity sent an unexpected countTokens reply")

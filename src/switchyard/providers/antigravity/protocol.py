@@ -90,16 +90,12 @@ def build_envelope(
     }
 
 
-def count_tokens_body(request: Mapping[str, Any], upstream_model: str | None = None) -> dict[str, Any]:
-    """`{"request": {...}}` for `:countTokens`: no project or safety settings (CPA-H).
+def count_tokens_body(request: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"request": {...}}` for `:countTokens`: no project, model or safety settings (CPA-H §1).
 
-    With `upstream_model`, the inner request names it as `models/<id>`, as gemini-cli's
-    CountTokensRequest does, so the count uses that model's tokenizer.
+    The upstream's CountTokens request has no model field (a `model` key is an unknown name there).
     """
-    inner = {key: value for key, value in request.items() if key not in _DROPPED_REQUEST_KEYS}
-    if upstream_model is not None:
-        inner["model"] = f"models/{upstream_model}"
-    return {"request": inner}
+    return {"request": {key: value for key, value in request.items() if key not in _DROPPED_REQUEST_KEYS}}
 
 
 def unwrap_response(payload: Any) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ starts again from the first host.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import httpx
@@ -165,7 +165,7 @@ def _decode_event(data: bytes, delivered: int) -> dict[str, Any] | None:
     return unwrap_response(payload)
 
 
-async def iter_events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def iter_events(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
     """Yield each event's inner `GenerateContentResponse` as it arrives; always closes `response`.
 
     Before anything was yielded a failure is an ordinary (retryable) upstream error; after, it is
