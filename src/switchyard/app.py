@@ -23,10 +23,13 @@ from switchyard.config import Settings
 from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
 from switchyard.keys.guard import KeyGuard
 from switchyard.metrics import create_metrics
+from switchyard.pool.pool import AccountPool
+from switchyard.providers.antigravity import AntigravityClient
 from switchyard.runtime import Runtime
 from switchyard.store.db import open_store
 from switchyard.surfaces import models
 from switchyard.surfaces.context import GatewayMiddleware, get_context
+from switchyard.surfaces.gemini import routes as gemini_routes
 from switchyard.surfaces.render import dialect_for, error_response
 from switchyard.usage import UsageRecorder
 
@@ -93,6 +96,8 @@ def create_app(settings: Settings, *, mounts: Mapping[str, ASGIApp] | None = Non
         runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
         runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
         runtime.usage.start()
+        runtime.pool = AccountPool(store, reload_interval_s=settings.accounts_reload_interval_s)
+        runtime.providers["antigravity"] = AntigravityClient(settings)
         runtime.ready = True
         try:
             yield
@@ -117,6 +122,7 @@ def create_app(settings: Settings, *, mounts: Mapping[str, ASGIApp] | None = Non
     _install_error_handlers(app)
     app.include_router(health.build_router())
     app.include_router(models.build_router())
+    app.include_router(gemini_routes.build_router())
     for path, mounted in (mounts or {}).items():
         app.mount(path, mounted)
     app.add_middleware(GatewayMiddleware, runtime=runtime)

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     keepalive_interval_s: float = 15.0
     usage_flush_interval_s: float = 1.0
     key_cache_ttl_s: float = 2.0
+    accounts_reload_interval_s: float = 5.0
 
     antigravity_base_urls: list[str] = Field(default_factory=lambda: list(ANTIGRAVITY_DEFAULT_BASE_URLS))
     antigravity_discovery_url: str = ANTIGRAVITY_DEFAULT_DISCOVERY_URL

@@ -10,6 +10,7 @@ from switchyard.metrics import Metrics
 
 if TYPE_CHECKING:
     from switchyard.keys.guard import KeyGuard
+    from switchyard.pool.pool import AccountPool
     from switchyard.store.db import Store
     from switchyard.usage import UsageRecorder
 
@@ -21,6 +22,7 @@ class Runtime:
     store: Store | None = None
     guard: KeyGuard | None = None
     usage: UsageRecorder | None = None
+    pool: AccountPool = None  # type: ignore[assignment]  # set in the lifespan, before any request
     providers: dict[str, Any] = field(default_factory=dict)
     ready: bool = False
 

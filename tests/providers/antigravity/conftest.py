@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from switchyard.config import Settings
+from switchyard.emulators.cloudcode import create_app as create_cloudcode_app
 from switchyard.emulators.google_oauth import create_app as create_oauth_app
 from switchyard.providers import UpstreamAccount
 from tests.servers import serve
@@ -44,6 +45,19 @@ def oauth() -> Iterator[Emulator]:
 
 
 @pytest.fixture
+def cloudcode() -> Iterator[Emulator]:
+    with serve(create_cloudcode_app()) as url:
+        yield Emulator(url)
+
+
+@pytest.fixture
+def cloudcode_2() -> Iterator[Emulator]:
+    """A second Cloud Code host, for fallback tests."""
+    with serve(create_cloudcode_app()) as url:
+        yield Emulator(url)
+
+
+@pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
@@ -59,6 +73,12 @@ def oauth_settings(oauth: Emulator, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def upstream_settings(oauth: Emulator, *hosts: Emulator | str, **overrides: Any) -> Settings:
+    """Settings pointing at the OAuth emulator and the given Cloud Code hosts, in fallback order."""
+    urls = [host if isinstance(host, str) else host.url for host in hosts]
+    return oauth_settings(oauth, antigravity_base_urls=urls, antigravity_discovery_url=urls[-1], **overrides)
 
 
 def register_account(oauth: Emulator, name: str, account_id: int = 1, **fields: Any) -> UpstreamAccount:

@@ -9,6 +9,7 @@ the account, and the caller persists what was learned (a discovered project).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import aclosing
@@ -99,6 +100,7 @@ class AntigravityClient:
         self.onboard_policy = discovery.OnboardPolicy()
         self._http = HttpClients(settings)
         self._tokens = TokenCache(self._refresh)
+        self._discovering: dict[int, asyncio.Future[str]] = {}
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
@@ -127,10 +129,19 @@ class AntigravityClient:
         return await self._with_token(account, call)
 
     async def _project(self, account: UpstreamAccount) -> str:
-        """The project for a generate call, discovered on first use and kept on `account`."""
-        if not account.project_id:
-            account.project_id = await self.discover_project(account)
-            log.info("discovered the Cloud project of account %s", account.name)
+        """The project for a generate call, discovered on first use and kept on `account`.
+
+        Concurrent first calls share one discovery (onboarding is slow and must not run twice).
+        """
+        if account.project_id:
+            return account.project_id
+        future = self._discovering.get(account.id)
+        if future is None:
+            future = asyncio.ensure_future(self.discover_project(account))
+            self._discovering[account.id] = future
+            future.add_done_callback(lambda _: self._discovering.pop(account.id, None))
+        account.project_id = await asyncio.shield(future)
+        log.info("discovered the Cloud project of account %s", account.name)
         return account.project_id
 
     async def _with_token(self, account: UpstreamAccount, call: Callable[[str], Awaitable[T]]) -> T:

@@ -1,0 +1,1 @@
+"""The Gemini-native surface (`generateContent`, `streamGenerateContent`, `countTokens`) on Antigravity."""

@@ -1,0 +1,115 @@
+"""The Gemini-native surface on Antigravity, through curl-like httpx calls and the google-genai SDK."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+import pytest
+
+from tests.stack import Stack
+
+
+def _generate(
+    stack: Stack, key: str, model: str = "gemini-2.5-flash", text: str = "hello there"
+) -> httpx.Response:
+    return httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/{model}:generateContent",
+        headers={"x-goog-api-key": key},
+        json={"contents": [{"role": "user", "parts": [{"text": text}]}]},
+        timeout=30,
+    )
+
+
+def test_generate_content_round_trip(stack: Stack) -> None:
+    key = stack.create_key()
+    response = _generate(stack, key, text="what model are you, zebra-42?")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    text = "".join(p.get("text", "") for p in answer["candidates"][0]["content"]["parts"])
+    assert "zebra-42" in text
+    assert answer["usageMetadata"]["totalTokenCount"] > 0
+    sent = stack.upstream_requests(":generateContent")[-1]
+    body = sent["body"]
+    assert body["model"] == "gemini-2.5-flash" and body["userAgent"] == "antigravity"
+    assert body["project"] and body["requestId"] and body["request"]["contents"][0]["parts"][0]["text"]
+    assert sent["headers"]["authorization"].startswith("Bearer ")
+    assert sent["account"] in {"antigravity-1", "antigravity-2"}
+
+
+@pytest.mark.parametrize(
+    "path", ["v1beta/models/gemini-2.5-flash/generateContent", "v1/models/gemini-2.5-flash:generateContent"]
+)
+def test_slash_form_and_v1_paths(stack: Stack, path: str) -> None:
+    key = stack.create_key()
+    response = httpx.post(
+        f"{stack.gateway}/antigravity/{path}",
+        headers={"X-Goog-Api-Key": f"Bearer {key}"},
+        json={"contents": [{"parts": [{"text": "hi"}]}]},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_stream_sse_delivers_several_events_without_done(stack: Stack) -> None:
+    key = stack.create_key()
+    with httpx.stream(
+        "POST",
+        f"{stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        headers={"x-goog-api-key": key},
+        json={"contents": [{"role": "user", "parts": [{"text": "tell me a story about owls"}]}]},
+        timeout=30,
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [orjson.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert len(events) >= 2
+    assert all("candidates" in e or "usageMetadata" in e for e in events)
+    assert any(c.get("finishReason") for e in events for c in e.get("candidates", []))
+
+
+def test_stream_without_alt_is_a_json_array(stack: Stack) -> None:
+    key = stack.create_key()
+    response = httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        headers={"x-goog-api-key": key},
+        json={"contents": [{"parts": [{"text": "count to three"}]}]},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    items = response.json()
+    assert isinstance(items, list) and len(items) >= 2
+
+
+def test_count_tokens(stack: Stack) -> None:
+    key = stack.create_key()
+    response = httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:countTokens",
+        headers={"x-goog-api-key": key},
+        json={"contents": [{"parts": [{"text": "one two three four five six seven eight"}]}]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["totalTokens"] > 0
+
+
+def test_missing_or_wrong_key_is_401_in_google_dialect(stack: Stack) -> None:
+    for headers in ({}, {"x-goog-api-key": "sk-sy-wrong"}):
+        response = httpx.post(
+            f"{stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:generateContent",
+            headers=headers,
+            json={"contents": [{"parts": [{"text": "hi"}]}]},
+        )
+        assert response.status_code == 401
+        assert response.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_upstream_validation_error_reaches_the_client_in_google_dialect(stack: Stack) -> None:
+    key = stack.create_key()
+    response = _generate(stack, key, model="no-such-model")
+    assert response.status_code == 404
+    assert response.json()["error"]["status"] == "NOT_FOUND"
+    bad = httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:generateContent",
+        headers={"x-goog-api-key": key},
+        json={"contents": []},
+    )
+    assert bad.status_code == 400 and "contents" in bad.json()["error"]["message"]
