@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 ANTIGRAVITY_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.googleusercontent.com"
 """The public Antigravity OAuth client id (it is public; the secret is not shipped here)."""
@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     key_cache_ttl_s: float = 2.0
     accounts_reload_interval_s: float = 5.0
 
-    antigravity_base_urls: list[str] = Field(default_factory=lambda: list(ANTIGRAVITY_DEFAULT_BASE_URLS))
+    antigravity_base_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(ANTIGRAVITY_DEFAULT_BASE_URLS)
+    )
     antigravity_discovery_url: str = ANTIGRAVITY_DEFAULT_DISCOVERY_URL
     antigravity_oauth_token_url: str = "https://oauth2.googleapis.com/token"
     antigravity_oauth_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
     antigravity_request_timeout_s: float = 600.0
 
     gemini_web_ca_bundle: Path | None = None
-    media_allow_hosts: list[str] = Field(default_factory=list)
+    media_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     media_max_bytes: int = 50 * 1024 * 1024
     media_fetch_timeout_s: float = 30.0
 

@@ -81,3 +81,5 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("httpx", "httpcore", "alembic", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
