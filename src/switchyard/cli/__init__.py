@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from switchyard.cli import keys, server
+from switchyard.cli import accounts, keys, server
 
 app = typer.Typer(
     name="switchyard",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 server.register(app)
 app.add_typer(keys.app, name="keys")
+app.add_typer(accounts.app, name="accounts")
 
 
 def main() -> None:

@@ -1,0 +1,140 @@
+"""Thought signatures: a bounded cache, and carrying a signature inside a tool-call id.
+
+Why (field-notes 2 and 3, protocols/antigravity.md §8.4): Gemini 3 refuses a replayed
+`functionCall` without the `thoughtSignature` it issued, and Claude refuses a thinking block whose
+signature is missing or invented. OpenAI clients drop both. The response translator records every
+signature it sees here, keyed by tool-call id and by the thinking text; the request translator
+puts them back. When the cache has forgotten (restart, another gateway instance), the tool-call id
+itself may carry the signature: `call_x__sig_g3_<urlsafe base64>`, emitted only while short enough.
+
+A signature is only valid for the family that issued it, so every entry remembers its family and
+lookups for another family miss: a Claude signature never reaches Gemini, nor the reverse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from switchyard.translate.profile import Family
+
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""The sentinel Gemini accepts in place of a signature it cannot verify (never sent to Claude)."""
+
+ID_SIGNATURE_SEPARATOR = "__sig_"
+MAX_ID_LENGTH = 1024
+"""Longest tool-call id we hand to a client; longer signatures live in the cache only."""
+
+_FAMILY_TAGS: dict[str, Family] = {
+    "g25": "gemini-2.5",
+    "g3": "gemini-3",
+    "cl": "claude",
+    "oss": "gpt-oss",
+    "img": "image",
+}
+_TAG_OF_FAMILY: dict[Family, str] = {family: tag for tag, family in _FAMILY_TAGS.items()}
+_STANDARD_B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_TO_URLSAFE = str.maketrans("+/", "-_")
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedThought:
+    """A signature and, for thinking blocks, the thinking text it signs (Claude needs both)."""
+
+    family: Family
+    signature: str
+    thinking: str | None = None
+
+
+class SignatureCache:
+    """An LRU of signatures, bounded by entry count and by total characters held.
+
+    Keys are tool-call ids (`call:<id>`), thinking-text digests (`think:<sha256>`) and generated
+    media digests (`media:<sha256>`). One instance is
+    owned by the provider and passed into the translators; it is not a module global.
+    """
+
+    def __init__(self, max_entries: int = 20_000, max_chars: int = 64 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[str, SignedThought] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_chars = max_chars
+        self._chars = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def remember_tool_call(self, tool_call_id: str, thought: SignedThought) -> None:
+        self._put("call:" + tool_call_id, thought)
+
+    def tool_call(self, tool_call_id: str, family: Family) -> SignedThought | None:
+        """The signature recorded for a tool call, if it was issued by `family`."""
+        return self._get("call:" + tool_call_id, family)
+
+    def remember_thinking(self, thinking: str, thought: SignedThought) -> None:
+        self._put("think:" + _digest(thinking), thought)
+
+    def thinking(self, thinking: str, family: Family) -> SignedThought | None:
+        """The signature recorded for this exact thinking text, if issued by `family`."""
+        return self._get("think:" + _digest(thinking), family)
+
+    def remember_media(self, data_b64: str, thought: SignedThought) -> None:
+        """Generated images carry signatures too; multi-turn image edits must send them back."""
+        self._put("media:" + _digest(data_b64), thought)
+
+    def media(self, data_b64: str, family: Family) -> SignedThought | None:
+        return self._get("media:" + _digest(data_b64), family)
+
+    def _get(self, key: str, family: Family) -> SignedThought | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.family != family:
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def _put(self, key: str, thought: SignedThought) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._chars -= _size(old)
+        self._entries[key] = thought
+        self._chars += _size(thought)
+        while self._entries and (len(self._entries) > self._max_entries or self._chars > self._max_chars):
+            _, evicted = self._entries.popitem(last=False)
+            self._chars -= _size(evicted)
+
+
+def _size(thought: SignedThought) -> int:
+    return len(thought.signature) + len(thought.thinking or "")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def encode_signature_in_id(base_id: str, family: Family, signature: str) -> str:
+    """`base_id` with the signature appended, or `base_id` alone when it cannot or should not carry it.
+
+    Only padded standard-base64 signatures are carried (the URL-safe re-encoding must be reversible;
+    this also excludes the sentinel), never Claude's (Claude also needs the thinking text, which no id can hold), and
+    only while the whole id stays within `MAX_ID_LENGTH`.
+    """
+    if family == "claude" or len(signature) % 4 or not _STANDARD_B64.fullmatch(signature):
+        return base_id
+    encoded = f"{base_id}{ID_SIGNATURE_SEPARATOR}{_TAG_OF_FAMILY[family]}_{signature.translate(_TO_URLSAFE).rstrip('=')}"
+    return encoded if len(encoded) <= MAX_ID_LENGTH else base_id
+
+
+def decode_signature_from_id(tool_call_id: str) -> tuple[str, SignedThought | None]:
+    """Split an id made by `encode_signature_in_id` into (upstream id, signature or None)."""
+    base_id, sep, rest = tool_call_id.rpartition(ID_SIGNATURE_SEPARATOR)
+    if not sep:
+        return tool_call_id, None
+    tag, _, encoded = rest.partition("_")
+    family = _FAMILY_TAGS.get(tag)
+    if family is None or not encoded:
+        return tool_call_id, None
+    signature = encoded.translate(_FROM_URLSAFE)
+    signature += "=" * (-len(signature) % 4)
+    return base_id, SignedThought(family, signature)
