@@ -8,8 +8,8 @@ remaining usage events and closes everything.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -34,6 +34,11 @@ from switchyard.surfaces.render import dialect_for, error_response
 from switchyard.usage import UsageRecorder
 
 log = logging.getLogger("switchyard.app")
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
 
 
 def _render(request: Request, error: SwitchyardError) -> Response:
@@ -85,12 +90,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
-def create_app(settings: Settings, *, mounts: Mapping[str, ASGIApp] | None = None) -> FastAPI:
-    """Build the gateway. `mounts` adds extra ASGI apps by path (the demo's emulators)."""
+def create_app(
+    settings: Settings,
+    *,
+    mounts: Mapping[str, ASGIApp] | None = None,
+    extra_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """Build the gateway. `mounts` adds ASGI apps by path and `extra_lifespan` runs around the
+    gateway's own startup and shutdown (both for the demo's emulators)."""
     runtime = Runtime(settings=settings, metrics=create_metrics())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with extra_lifespan(app) if extra_lifespan is not None else _nothing(), _gateway_lifespan():
+            yield
+
+    @asynccontextmanager
+    async def _gateway_lifespan() -> AsyncIterator[None]:
         store = await open_store(settings)
         runtime.store = store
         runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)

@@ -75,6 +75,20 @@ def register(app: typer.Typer) -> None:
         console.print(f"Store migrated: {_store_name(settings)}")
 
     @app.command()
+    def demo(
+        host: str = typer.Option("127.0.0.1", "--host"),
+        port: int = typer.Option(8080, "--port"),
+        api_key: str | None = typer.Option(
+            None, "--api-key", help="The client key to accept (default: generated)."
+        ),
+    ) -> None:
+        """Serve the whole gateway on the built-in emulators, with a throw-away store."""
+        from switchyard.demo import run_demo
+
+        configure_logging("warning")
+        run_demo(host, port, api_key)
+
+    @app.command()
     def emulate(
         name: str = typer.Argument(..., help=f"Which emulator: {', '.join(EMULATOR_NAMES)}."),
         host: str = typer.Option("127.0.0.1", "--host"),

@@ -20,6 +20,7 @@ Control API (besides base.py's faults/requests/reset):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ from switchyard.emulators.cloudcode_catalogue import (
     available_models_reply,
     configure_account,
     derive_project_id,
+    is_image_model,
     load_code_assist_reply,
     onboard_reply,
     quota_summary_reply,
@@ -175,6 +177,7 @@ def _check_project(account: Account, project: Any) -> None:
 
 
 async def generate(state: CloudCodeState, call: Call) -> Response:
+    """generateContent and streamGenerateContent: faults, the checks in upstream order, then the answer."""
     model = call.body.get("model") if isinstance(call.body.get("model"), str) else None
     account = call.account
     delay = take_fault(
@@ -197,7 +200,9 @@ async def generate(state: CloudCodeState, call: Call) -> Response:
     validate_generation(model, request)
     if account.remaining(model) <= 0:
         raise quota_exhausted(model, account.seconds_to_reset())
-    answer = build_answer({**call.body, "request": request})
+    body = {**call.body, "request": request}
+    # Pillow work (a 4K JPEG takes a few hundred ms) must not stall other streams on the event loop.
+    answer = await asyncio.to_thread(build_answer, body) if is_image_model(model) else build_answer(body)
     account.spend(model)
     framer = Framer(answer)
     if not call.stream:

@@ -141,12 +141,19 @@ def _public(row: ClientKey) -> KeyPublic:
     )
 
 
-async def create_key(store: Store, name: str, limits: KeyLimits) -> tuple[KeyPublic, str]:
-    """Create a key; returns it once in clear beside its public view."""
+MIN_CHOSEN_KEY_LENGTH = 16
+
+
+async def create_key(
+    store: Store, name: str, limits: KeyLimits, *, key: str | None = None
+) -> tuple[KeyPublic, str]:
+    """Create a key (generated unless `key` is given); returns it once in clear beside its public view."""
     name = name.strip()
     if not name:
         raise ValueError("a key needs a name")
-    key = generate_key()
+    if key is not None and (len(key) < MIN_CHOSEN_KEY_LENGTH or any(c.isspace() for c in key)):
+        raise ValueError(f"a chosen key needs at least {MIN_CHOSEN_KEY_LENGTH} characters and no spaces")
+    key = key or generate_key()
     async with store.sessions() as session:
         if await session.scalar(select(ClientKey.id).where(ClientKey.name == name)) is not None:
             raise KeyExists(f"a key named {name!r} exists already")

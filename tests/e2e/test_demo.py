@@ -1,0 +1,89 @@
+"""`switchyard demo` exactly as api-contract.md specifies it: flags, ready line, mounts, named accounts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.servers import free_port
+
+READY = re.compile(r"^switchyard demo ready: gateway=(\S+) control=(\S+) key=(\S+)$")
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[str, str, str]]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "switchyard",
+            "demo",
+            "--port",
+            str(port),
+            "--api-key",
+            "demo-key-for-tests-0001",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        line = ""
+        while time.monotonic() < deadline:
+            line = process.stdout.readline().strip()
+            if line.startswith("switchyard demo ready:") or process.poll() is not None:
+                break
+        match = READY.match(line)
+        assert match, f"no ready line; last output: {line!r}"
+        yield match.group(1), match.group(2), match.group(3)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_ready_line_names_gateway_control_and_key(demo: tuple[str, str, str]) -> None:
+    gateway, control, key = demo
+    assert control == gateway + "/_emulator" and key == "demo-key-for-tests-0001"
+
+
+def test_demo_serves_antigravity_on_the_emulators(demo: tuple[str, str, str]) -> None:
+    gateway, control, key = demo
+    response = httpx.post(
+        f"{gateway}/antigravity/v1beta/models/gemini-3-pro-low/generateContent",
+        headers={"X-Goog-Api-Key": f"Bearer {key}"},
+        json={"contents": [{"parts": [{"text": "What model are you?"}]}]},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    log = httpx.get(f"{control}/antigravity/_control/requests").json()
+    assert {entry["account"] for entry in log if "generateContent" in entry["path"]} <= {
+        "antigravity-1",
+        "antigravity-2",
+    }
+    oauth_log = httpx.get(f"{control}/oauth/_control/requests").json()
+    assert any(entry["path"].endswith("/token") for entry in oauth_log)
+
+
+def test_demo_lists_models_and_has_every_control_api(demo: tuple[str, str, str]) -> None:
+    gateway, control, key = demo
+    models = httpx.get(f"{gateway}/antigravity/v1/models", headers={"Authorization": f"Bearer {key}"}).json()
+    assert "gemini-3-pro-image" in [m["id"] for m in models["data"]]
+    web = httpx.get(f"{gateway}/gemini_official/v1/models", headers={"Authorization": f"Bearer {key}"}).json()
+    assert "gemini-3-pro-imagen" in [m["id"] for m in web["data"]]
+    for name in ("oauth", "antigravity", "gemini-web"):
+        assert httpx.post(f"{control}/{name}/_control/reset").status_code == 200
+        assert httpx.get(f"{control}/{name}/_control/requests").json() == []
+    accounts = httpx.get(f"{control}/gemini-web/_control/accounts").json()
+    names = {a["name"] for a in (accounts if isinstance(accounts, list) else accounts.get("accounts", []))}
+    assert {"gemini-web-1", "gemini-web-2"} <= names
