@@ -136,3 +136,11 @@ def test_models_without_thinking_config_are_untouched() -> None:
     request = {"contents": [], "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]}}
     merged = apply_model_config(request, resolve_model("gemini-3-pro-image"))
     assert merged == request
+
+
+def test_unknown_thinking_models_keep_thinking_on() -> None:
+    assert resolve_model("claude-opus-4-5").thinking == {"includeThoughts": True, "thinkingBudget": 8192}
+    assert resolve_model("gemini-3-flash").thinking == {"includeThoughts": True}
+    assert resolve_model("claude-sonnet-4-6").thinking is None
+    assert resolve_model("gemini-3.1-flash-image").thinking is None
+    assert resolve_model("some-future-model").thinking is None

@@ -128,3 +128,19 @@ async def test_login_flow(oauth: Emulator) -> None:
     assert "refresh_token" not in repr(grant) and grant.access_token not in repr(grant)
     profile = await fetch_userinfo(settings, grant.access_token)
     assert profile["email"] == "new-user@example.com"
+
+
+async def test_a_failed_early_refresh_keeps_the_still_valid_token(oauth: Emulator) -> None:
+    oauth.control("POST", "settings", {"token_lifetime_s": 3})
+    account = register_account(oauth, "antigravity-1")
+    client = AntigravityClient(oauth_settings(oauth))
+    try:
+        first = await client.access_token(account)
+        await asyncio.sleep(1.7)  # past the refresh point (1.5 s), before expiry (3 s)
+        oauth.fault("server_error")
+        assert await client.access_token(account) == first
+        assert len(oauth.requests("/token")) == 2, "the refresh was attempted"
+        second = await client.access_token(account)
+    finally:
+        await client.aclose()
+    assert second != first, "the next call refreshes again, successfully"

@@ -101,6 +101,7 @@ class AntigravityClient:
         self._http = HttpClients(settings)
         self._tokens = TokenCache(self._refresh)
         self._discovering: dict[int, asyncio.Future[str]] = {}
+        self._catalogues: dict[int, dict[str, Any]] = {}
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
@@ -137,11 +138,11 @@ class AntigravityClient:
             return account.project_id
         future = self._discovering.get(account.id)
         if future is None:
+            log.info("account %s has no Cloud project yet; discovering it", account.name)
             future = asyncio.ensure_future(self.discover_project(account))
             self._discovering[account.id] = future
             future.add_done_callback(lambda _: self._discovering.pop(account.id, None))
         account.project_id = await asyncio.shield(future)
-        log.info("discovered the Cloud project of account %s", account.name)
         return account.project_id
 
     async def _with_token(self, account: UpstreamAccount, call: Callable[[str], Awaitable[T]]) -> T:
@@ -251,7 +252,19 @@ class AntigravityClient:
             payload = await self._post_json(account, FETCH_MODELS_PATH, {})  # AGM: retry without project
         if not isinstance(payload, dict):
             raise UpstreamTransient("Antigravity sent an unexpected fetchAvailableModels reply")
+        models = payload.get("models")
+        if isinstance(models, dict):
+            self._catalogues[account.id] = models
         return payload
+
+    def available_models(self) -> dict[str, Any]:
+        """Every upstream model some account last reported (the `models` maps of
+        `fetch_available_models`, merged), so `models.public_models` can list new upstream models."""
+        merged: dict[str, Any] = {}
+        for models in self._catalogues.values():
+            for name, info in models.items():
+                merged.setdefault(name, info)
+        return merged
 
     async def check(self, account: UpstreamAccount) -> AccountCheck:
         """Refresh the token, find the project, read quotas; raises the classified error on failure."""

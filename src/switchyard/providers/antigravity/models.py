@@ -23,6 +23,9 @@ RequestType = Literal["agent", "image_gen"]
 CLAUDE_MIN_THINKING_BUDGET = 1024
 """Claude refuses thinking budgets below this; a smaller fitted budget drops thinking (§6.2)."""
 
+CLAUDE_DEFAULT_THINKING_BUDGET = 8192
+"""Budget for Claude thinking models when the caller sets none (OAA's middle tier)."""
+
 HIDDEN_PREFIXES = ("chat_", "tab_")
 
 
@@ -98,7 +101,7 @@ CATALOGUE: tuple[ModelSpec, ...] = (
         "claude-sonnet-4-5-thinking",
         "claude",
         "Claude Sonnet 4.5 (Thinking)",
-        thinking=_thinking(8192),
+        thinking=_thinking(CLAUDE_DEFAULT_THINKING_BUDGET),
     ),
     ModelSpec("gpt-oss-120b-medium", "gpt-oss-120b-medium", "gpt-oss", "GPT-OSS 120B (Medium)"),
 )
@@ -134,10 +137,27 @@ def model_family(upstream_id: str) -> Family:
 
 
 def passthrough_spec(upstream_id: str, display_name: str | None = None) -> ModelSpec:
-    """A spec for an upstream model the table does not know: same id, no extra config."""
+    """A spec for an upstream model the table does not know: same id, config by naming scheme.
+
+    Thinking variants keep thinking on (a `*-thinking` Claude, any Gemini 3 text model), as their
+    tabled siblings do; everything else is sent as the caller wrote it.
+    """
     family = model_family(upstream_id)
-    request_type: RequestType = "image_gen" if "image" in upstream_id.lower() else "agent"
-    return ModelSpec(upstream_id, upstream_id, family, display_name or upstream_id, request_type=request_type)
+    name = upstream_id.lower()
+    request_type: RequestType = "image_gen" if "image" in name else "agent"
+    thinking: dict[str, Any] | None = None
+    if family == "claude" and "thinking" in name:
+        thinking = _thinking(CLAUDE_DEFAULT_THINKING_BUDGET)
+    elif name.startswith("gemini-3") and family != "image":
+        thinking = _thinking()
+    return ModelSpec(
+        upstream_id,
+        upstream_id,
+        family,
+        display_name or upstream_id,
+        request_type=request_type,
+        thinking=thinking,
+    )
 
 
 def resolve_model(model: str) -> ModelSpec:

@@ -67,6 +67,8 @@ class TokenGrant:
     access_token: str = field(repr=False)
     expires_at: float
     refresh_at: float
+    usable_until: float
+    """Past `refresh_at` but before this, the token may still serve if a refresh fails transiently."""
     refresh_token: str | None = field(default=None, repr=False)
     """Set when Google rotated the refresh token (rare); the caller should persist it."""
     scope: str | None = None
@@ -80,6 +82,7 @@ class TokenGrant:
             access_token=str(data["access_token"]),
             expires_at=now + lifetime,
             refresh_at=now + lifetime - min(REFRESH_LEAD_S, lifetime / 2),
+            usable_until=now + lifetime - min(30.0, lifetime / 10),
             refresh_token=data.get("refresh_token") or None,
             scope=data.get("scope"),
         )
@@ -280,7 +283,13 @@ class TokenCache:
         if future is None:
             future = asyncio.ensure_future(self._refresh(key, account))
             self._inflight[key] = future
-        grant = await asyncio.shield(future)
+        try:
+            grant = await asyncio.shield(future)
+        except (UpstreamTransient, UpstreamRateLimited):
+            # An early refresh that failed for a passing reason: the old token still works a while.
+            if grant is not None and grant.access_token != stale and time.time() < grant.usable_until:
+                return grant.access_token
+            raise
         return grant.access_token
 
     async def _refresh(self, key: tuple[int, str], account: UpstreamAccount) -> TokenGrant:
@@ -288,7 +297,8 @@ class TokenCache:
             grant = await self._refresher(account)
         except UpstreamError as exc:
             log.warning("token refresh failed for account %s: %s", account.name, exc.error_class)
-            self._grants.pop(key, None)
+            if isinstance(exc, AccountDead):
+                self._grants.pop(key, None)
             raise
         finally:
             self._inflight.pop(key, None)

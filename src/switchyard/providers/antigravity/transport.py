@@ -70,6 +70,7 @@ class HttpClients:
         )
 
     async def aclose(self) -> None:
+        """Close every pooled client (the gateway's shutdown)."""
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
@@ -140,6 +141,7 @@ async def read_json(response: httpx.Response) -> Any:
 
 
 def has_finish_reason(event: dict[str, Any]) -> bool:
+    """Whether an event ends a candidate: the mark of a stream that finished rather than broke."""
     candidates = event.get("candidates")
     return isinstance(candidates, list) and any(
         isinstance(candidate, dict) and candidate.get("finishReason") for candidate in candidates
