@@ -88,6 +88,28 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+def run_with_store(settings: Settings, work: Any) -> Any:
+    """Run `work(store)` on a freshly opened store (the served gateway keeps its own)."""
+
+    async def go() -> Any:
+        store: Store = await open_store(settings)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def create_key(settings: Settings, name: str | None = None, **limits: Any) -> str:
+    """A new client key with `limits` (KeyLimits fields); returns the key itself."""
+    key_name = name or f"key-{uuid.uuid4().hex[:6]}"
+    _, key = run_with_store(
+        settings, lambda store: service.create_key(store, key_name, service.KeyLimits(**limits))
+    )
+    return str(key)
+
+
 class Gateway:
     """A served gateway plus direct access to its store for setting up keys."""
 
@@ -96,22 +118,10 @@ class Gateway:
         self.settings = settings
 
     def run(self, work: Any) -> Any:
-        async def go() -> Any:
-            store: Store = await open_store(self.settings)
-            try:
-                return await work(store)
-            finally:
-                await store.close()
-
-        return asyncio.run(go())
+        return run_with_store(self.settings, work)
 
     def create_key(self, name: str | None = None, **limits: Any) -> str:
-        _, key = self.run(
-            lambda store: service.create_key(
-                store, name or f"key-{uuid.uuid4().hex[:6]}", service.KeyLimits(**limits)
-            )
-        )
-        return str(key)
+        return create_key(self.settings, name, **limits)
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +14,8 @@ from switchyard.app import create_app
 from switchyard.config import Settings
 from switchyard.emulators.cloudcode import create_app as create_cloudcode
 from switchyard.emulators.google_oauth import create_app as create_oauth
-from switchyard.keys import service
 from switchyard.store import accounts
-from switchyard.store.db import Store, open_store
-from tests.conftest import make_settings
+from tests.conftest import create_key, make_settings, run_with_store
 from tests.servers import serve
 
 
@@ -32,22 +28,10 @@ class Stack:
     account_names: list[str] = field(default_factory=list)
 
     def run(self, work: Any) -> Any:
-        async def go() -> Any:
-            store: Store = await open_store(self.settings)
-            try:
-                return await work(store)
-            finally:
-                await store.close()
-
-        return asyncio.run(go())
+        return run_with_store(self.settings, work)
 
     def create_key(self, name: str | None = None, **limits: Any) -> str:
-        _, key = self.run(
-            lambda store: service.create_key(
-                store, name or f"key-{uuid.uuid4().hex[:6]}", service.KeyLimits(**limits)
-            )
-        )
-        return str(key)
+        return create_key(self.settings, name, **limits)
 
     def add_account(self, name: str, **cloudcode_options: Any) -> None:
         """Register the account with both emulators and add it to the gateway under the same name."""
