@@ -1,0 +1,133 @@
+"""`switchyard accounts check` against the OAuth and Cloud Code emulators: project discovery, quota,
+dead and forbidden accounts, and what `list` shows afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli import Cli, Emulators, emulators
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Emulators]:
+    with emulators() as running:
+        yield running
+
+
+@pytest.fixture
+def cli(tmp_path: Path, upstream: Emulators) -> Cli:
+    return Cli(tmp_path / "data", dict(upstream.env()))
+
+
+def add(cli: Cli, upstream: Emulators, **cloudcode: object) -> str:
+    """Register a user with the emulators and add it under the same name; returns the name."""
+    name, token = upstream.register(**cloudcode)
+    cli.run("add", "antigravity", "--refresh-token", token, "--name", name)
+    return name
+
+
+def test_check_onboards_a_new_account_and_persists_project_and_quota(cli: Cli, upstream: Emulators) -> None:
+    name = add(cli, upstream, project_style="onboard", onboard_polls=0)
+
+    [result] = cli.json("check", name)
+    listed = cli.accounts()[name]
+    table = cli.run("list").stdout
+    [again] = cli.json("check", name)
+
+    expected_project = upstream.cloudcode_account(name)["project_id"]
+    assert result["outcome"] == "ok"
+    assert result["project_id"] == expected_project
+    assert result["project_discovered"] is True
+    assert {quota["family"] for quota in result["quotas"]} >= {"claude", "gemini-pro", "gemini-flash"}
+    assert listed["project_id"] == expected_project
+    families = {state["model"]: state for state in listed["models"]}
+    assert families["claude"]["quota_remaining"] == 1.0
+    assert families["claude"]["quota_reset_at"] is not None
+    assert expected_project in table
+    assert "claude: 100% left resets" in table
+    assert again["project_discovered"] is False
+
+
+def test_check_marks_a_revoked_token_dead_and_exits_non_zero(cli: Cli, upstream: Emulators) -> None:
+    healthy = add(cli, upstream)
+    revoked = add(cli, upstream)
+    upstream.revoke(revoked)
+
+    results = {r["name"]: r for r in cli.json("check", code=1)}
+    table = cli.run("list").stdout
+    account = cli.accounts()[revoked]
+
+    assert results[healthy]["outcome"] == "ok"
+    assert results[revoked]["outcome"] == "dead"
+    assert results[revoked]["message"].startswith("re-login needed")
+    assert (account["status"], account["state"]) == ("dead", "dead")
+    assert account["status_reason"].startswith("re-login needed")
+    assert cli.accounts()[healthy]["state"] == "active"
+    assert "re-login needed" in table
+
+
+def test_check_marks_a_403_forbidden_with_the_upstream_reason_and_link(cli: Cli, upstream: Emulators) -> None:
+    name = add(cli, upstream)
+    url = "https://accounts.google.com/signin/continue?sarp=1&scc=1"
+    upstream.fault(
+        "forbidden",
+        reason="VALIDATION_REQUIRED",
+        validation_url=url,
+        method="loadCodeAssist",
+        match={"account": name},
+    )
+
+    [result] = cli.json("check", name, code=1)
+    account = cli.accounts()[name]
+    table = cli.run("check", name, code=0).stdout  # the fault was used up: the account answers again
+    after = cli.accounts()[name]
+    cli.run("enable", name)
+
+    assert result["outcome"] == "forbidden"
+    assert url in result["message"]
+    assert (account["state"], account["status_url"]) == ("forbidden", url)
+    assert "verify" in account["status_reason"].lower()
+    assert "still marked forbidden" in table
+    assert after["state"] == "forbidden"
+    assert cli.accounts()[name]["state"] == "active"
+
+
+def test_check_many_accounts_concurrently_and_skips_gemini_web(cli: Cli, upstream: Emulators) -> None:
+    names = [add(cli, upstream) for _ in range(10)]
+    cli.run("add", "gemini-web", "--psid", "g.a000cookie-value-1234")
+
+    results = cli.json("check", "--concurrency", "4")
+    table = cli.run("check").stdout
+
+    outcomes = {r["name"]: r["outcome"] for r in results}
+    assert [r["name"] for r in results] == sorted(outcomes, key=lambda n: (n.startswith("gemini"), n))
+    assert all(outcomes[name] == "ok" for name in names)
+    assert outcomes["gemini-web-1"] == "skipped"
+    assert "not checked yet (Gemini web provider not available)" in table
+
+
+def test_check_without_client_secret_says_what_to_set(tmp_path: Path, upstream: Emulators) -> None:
+    cli = Cli(tmp_path / "data", {**upstream.env(), "SWITCHYARD_ANTIGRAVITY_CLIENT_SECRET": None})
+    cli.run("add", "antigravity", "--refresh-token", "1//0-token-abcd")
+
+    result = cli.run("check", code=1)
+
+    assert "SWITCHYARD_ANTIGRAVITY_CLIENT_SECRET" in result.stderr
+    assert "docs/credentials.md" in result.stderr
+    assert cli.accounts()["antigravity-1"]["state"] == "active"
+
+
+def test_check_an_unknown_account_is_an_error(cli: Cli) -> None:
+    assert "no account named 'ghost'" in cli.run("check", "ghost", code=1).stderr
+
+
+def test_add_with_check_verifies_at_once(cli: Cli, upstream: Emulators) -> None:
+    name, token = upstream.register()
+
+    added = cli.json("add", "antigravity", "--refresh-token", token, "--name", name, "--check")
+
+    assert added["check"]["outcome"] == "ok"
+    assert added["project_id"] == upstream.cloudcode_account(name)["project_id"]
