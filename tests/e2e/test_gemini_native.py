@@ -113,3 +113,63 @@ def test_upstream_validation_error_reaches_the_client_in_google_dialect(stack: S
         json={"contents": []},
     )
     assert bad.status_code == 400 and "contents" in bad.json()["error"]["message"]
+
+
+def test_image_to_image_at_2k(stack: Stack) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    source = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(source, format="PNG")
+    key = stack.create_key()
+    response = httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/gemini-3-pro-image:generateContent",
+        headers={"x-goog-api-key": key},
+        json={
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [
+                        {"text": "Make this picture look like a watercolour"},
+                        {
+                            "inline_data": {
+                                "mime_type": "image/png",
+                                "data": base64.b64encode(source.getvalue()).decode(),
+                            }
+                        },
+                    ],
+                }
+            ],
+            "generationConfig": {
+                "responseModalities": ["TEXT", "IMAGE"],
+                "imageConfig": {"aspectRatio": "3:2", "imageSize": "2K"},
+            },
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    parts = response.json()["candidates"][0]["content"]["parts"]
+    images = [p["inlineData"] for p in parts if "inlineData" in p]
+    picture = Image.open(io.BytesIO(base64.b64decode(images[0]["data"])))
+    assert picture.size == (2528, 1696)
+
+
+def test_expired_access_token_is_refreshed_before_the_upstream_call(stack: Stack) -> None:
+    import time
+
+    key = stack.create_key()
+    httpx.post(f"{stack.oauth}/_control/settings", json={"token_lifetime_s": 1}).raise_for_status()
+    for _ in range(3):  # round-robin over two accounts: one of them serves two of these, 1.2 s apart
+        assert _generate(stack, key).status_code == 200
+        time.sleep(1.2)
+    by_account: dict[str, list[str]] = {}
+    for call in stack.upstream_requests(":generateContent"):
+        by_account.setdefault(call["account"], []).append(call["headers"]["authorization"])
+    twice = [tokens for tokens in by_account.values() if len(tokens) >= 2]
+    assert twice and twice[0][0] != twice[0][1], by_account
+    oauth_log = httpx.get(f"{stack.oauth}/_control/requests").json()
+    refreshes = [e for e in oauth_log if e["path"] == "/token" and e["body"]["grant_type"] == "refresh_token"]
+    assert len(refreshes) >= 3
+    assert refreshes[0]["body"]["client_id"].endswith(".apps.googleusercontent.com")
