@@ -60,8 +60,13 @@ class Stack:
 
 
 @contextlib.contextmanager
-def antigravity_stack(tmp_path: Path, accounts_count: int = 2, **settings_overrides: Any) -> Iterator[Stack]:
-    with serve(create_oauth()) as oauth, serve(create_cloudcode()) as cloudcode:
+def antigravity_stack(
+    tmp_path: Path, accounts_count: int = 2, *, token_lifetime_s: float = 3599, **settings_overrides: Any
+) -> Iterator[Stack]:
+    with (
+        serve(create_oauth(token_lifetime_s=token_lifetime_s)) as oauth,
+        serve(create_cloudcode()) as cloudcode,
+    ):
         settings = make_settings(
             tmp_path,
             antigravity_base_urls=[cloudcode],

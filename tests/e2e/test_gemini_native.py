@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import httpx
 import orjson
 import pytest
 
-from tests.stack import Stack
+from tests.stack import Stack, antigravity_stack
 
 
 def _generate(
@@ -156,20 +159,19 @@ def test_image_to_image_at_2k(stack: Stack) -> None:
     assert picture.size == (2528, 1696)
 
 
-def test_expired_access_token_is_refreshed_before_the_upstream_call(stack: Stack) -> None:
-    import time
-
-    key = stack.create_key()
-    httpx.post(f"{stack.oauth}/_control/settings", json={"token_lifetime_s": 1}).raise_for_status()
-    for _ in range(3):  # round-robin over two accounts: one of them serves two of these, 1.2 s apart
-        assert _generate(stack, key).status_code == 200
-        time.sleep(1.2)
-    by_account: dict[str, list[str]] = {}
-    for call in stack.upstream_requests(":generateContent"):
-        by_account.setdefault(call["account"], []).append(call["headers"]["authorization"])
-    twice = [tokens for tokens in by_account.values() if len(tokens) >= 2]
-    assert twice and twice[0][0] != twice[0][1], by_account
-    oauth_log = httpx.get(f"{stack.oauth}/_control/requests").json()
-    refreshes = [e for e in oauth_log if e["path"] == "/token" and e["body"]["grant_type"] == "refresh_token"]
-    assert len(refreshes) >= 3
-    assert refreshes[0]["body"]["client_id"].endswith(".apps.googleusercontent.com")
+def test_expired_access_token_is_refreshed_before_the_upstream_call(tmp_path: Path) -> None:
+    with antigravity_stack(tmp_path, accounts_count=1, token_lifetime_s=1) as stack:
+        key = stack.create_key()
+        for _ in range(2):
+            assert _generate(stack, key).status_code == 200
+            time.sleep(1.2)
+        calls = stack.upstream_requests(":generateContent")
+        assert (
+            len(calls) == 2 and calls[0]["headers"]["authorization"] != calls[1]["headers"]["authorization"]
+        )
+        oauth_log = httpx.get(f"{stack.oauth}/_control/requests").json()
+        refreshes = [
+            e for e in oauth_log if e["path"] == "/token" and e["body"]["grant_type"] == "refresh_token"
+        ]
+        assert len(refreshes) >= 2
+        assert refreshes[-1]["body"]["client_id"].endswith(".apps.googleusercontent.com")
