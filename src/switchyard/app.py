@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from switchyard import health
 from switchyard.config import Settings
 from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
+from switchyard.fetch import create_media_client
 from switchyard.keys.guard import KeyGuard
 from switchyard.metrics import create_metrics
 from switchyard.pool.pool import AccountPool
@@ -30,6 +31,7 @@ from switchyard.store.db import open_store
 from switchyard.surfaces import models
 from switchyard.surfaces.context import GatewayMiddleware, get_context
 from switchyard.surfaces.gemini import routes as gemini_routes
+from switchyard.surfaces.openai import routes as openai_routes
 from switchyard.surfaces.render import dialect_for, error_response
 from switchyard.usage import UsageRecorder
 
@@ -114,6 +116,7 @@ def create_app(
         runtime.usage.start()
         runtime.pool = AccountPool(store, reload_interval_s=settings.accounts_reload_interval_s)
         runtime.providers["antigravity"] = AntigravityClient(settings)
+        runtime.media_client = media_client = create_media_client(settings.media_fetch_timeout_s)
         runtime.ready = True
         try:
             yield
@@ -124,6 +127,7 @@ def create_app(
                 close = getattr(provider, "aclose", None)
                 if close is not None:
                     await close()
+            await media_client.aclose()
             await store.close()
 
     app = FastAPI(
@@ -139,6 +143,7 @@ def create_app(
     app.include_router(health.build_router())
     app.include_router(models.build_router())
     app.include_router(gemini_routes.build_router())
+    app.include_router(openai_routes.build_router())
     for path, mounted in (mounts or {}).items():
         app.mount(path, mounted)
     app.add_middleware(GatewayMiddleware, runtime=runtime)

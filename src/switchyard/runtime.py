@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from switchyard.config import Settings
 from switchyard.metrics import Metrics
+from switchyard.translate.signatures import SignatureCache
 
 if TYPE_CHECKING:
+    import httpx
+
     from switchyard.keys.guard import KeyGuard
     from switchyard.pool.pool import AccountPool
     from switchyard.store.db import Store
@@ -24,6 +27,10 @@ class Runtime:
     usage: UsageRecorder | None = None
     pool: AccountPool = None  # type: ignore[assignment]  # set in the lifespan, before any request
     providers: dict[str, Any] = field(default_factory=dict)
+    signatures: SignatureCache = field(default_factory=SignatureCache)
+    """Thought signatures the OpenAI surface replays for clients that drop them (field-notes 2, 3)."""
+    media_client: httpx.AsyncClient | None = None
+    """For downloading clients' media URLs (`fetch.create_media_client`); opened in the lifespan."""
     ready: bool = False
 
     def require_store(self) -> Store:

@@ -1,0 +1,204 @@
+"""Serving OpenAI chat completions on Antigravity: fetch media, translate, call the pool, answer.
+
+One translator state (`OpenAIChatStream`) serves both modes. Streams: the first upstream event is
+awaited and translated before the response starts, so a failure up to there can still move to
+another account and reach the client as a proper HTTP error; after it, each event's frames are
+written as they arrive, and any failure — a dropped connection, a stream that ends without a finish
+reason or with nothing but thoughts — becomes an error event, never a clean stop, and never a
+`[DONE]` after it (field-notes 5). Keepalive comments cover silent thinking (field-notes 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from starlette.responses import Response, StreamingResponse
+
+from switchyard.errors import InternalError, SwitchyardError
+from switchyard.fetch import fetch_media
+from switchyard.pool import failover
+from switchyard.providers.antigravity import AntigravityClient, model_profile, resolve_model
+from switchyard.runtime import Runtime
+from switchyard.surfaces.context import RequestContext
+from switchyard.surfaces.openai.images import Ratio, crop_event_images
+from switchyard.surfaces.render import error_body
+from switchyard.surfaces.responses import json_response
+from switchyard.surfaces.sse import KEEPALIVE, with_keepalive
+from switchyard.translate import (
+    Media,
+    OpenAIChatStream,
+    image_crop_ratio,
+    media_urls,
+    to_gemini_request,
+)
+
+PROVIDER = "antigravity"
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+"""`x-accel-buffering: no` stops nginx from holding frames back until its buffer fills."""
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+
+
+async def chat(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> Response:
+    """Answer one chat completion request (already parsed and admitted)."""
+    model: str = body["model"]
+    profile = model_profile(model)
+    media = await fetch_all_media(runtime, body)
+    request = to_gemini_request(body, model=profile, resolved_media=media, signatures=runtime.signatures)
+    call = _Call(
+        runtime=runtime,
+        ctx=ctx,
+        model=model,
+        family=resolve_model(model).family,
+        request=request,
+        state=OpenAIChatStream.for_request(body, model=profile, signatures=runtime.signatures),
+        crop=image_crop_ratio(body, model=profile),
+    )
+    if body.get("stream"):
+        return await call.stream()
+    return await call.complete()
+
+
+async def fetch_all_media(runtime: Runtime, body: dict[str, Any]) -> dict[str, Media]:
+    """Download every http(s) media URL of the request at once; the first refusal fails the request
+    and cancels the other downloads."""
+    urls = media_urls(body)
+    if not urls:
+        return {}
+    client, settings = runtime.media_client, runtime.settings
+    if client is None:
+        raise RuntimeError("the media client is not ready")
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = {
+                url: group.create_task(
+                    fetch_media(
+                        url,
+                        client=client,
+                        max_bytes=settings.media_max_bytes,
+                        timeout_s=settings.media_fetch_timeout_s,
+                        allow_hosts=settings.media_allow_hosts,
+                        param="messages",
+                    )
+                )
+                for url in urls
+            }
+    except BaseExceptionGroup as failures:
+        raise _first_leaf(failures) from None
+    return {url: task.result() for url, task in tasks.items()}
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+class _Call:
+    """One translated request on its way upstream, and the translator state for its answer."""
+
+    def __init__(
+        self,
+        *,
+        runtime: Runtime,
+        ctx: RequestContext,
+        model: str,
+        family: str,
+        request: dict[str, Any],
+        state: OpenAIChatStream,
+        crop: Ratio | None,
+    ) -> None:
+        self.runtime, self.ctx, self.model, self.family = runtime, ctx, model, family
+        self.request, self.state, self.crop = request, state, crop
+        self.client: AntigravityClient = runtime.providers[PROVIDER]
+
+    async def complete(self) -> Response:
+        answer = await failover.run_unary(
+            self.runtime.pool,
+            self.ctx,
+            self.family,
+            lambda account: self.client.generate(account, self.model, self.request),
+        )
+        if self.crop is not None:
+            await crop_event_images(answer, self.crop)
+        completion = self.state.build_completion((answer,))
+        self._record_usage()
+        return json_response(completion)
+
+    async def stream(self) -> Response:
+        self.ctx.stream = True
+        first, rest = await failover.open_stream(
+            self.runtime.pool,
+            self.ctx,
+            self.family,
+            lambda account: self.client.stream(account, self.model, self.request),
+        )
+        try:
+            head = await self._frames(first)
+        except BaseException:
+            await _close(rest)
+            raise
+        return StreamingResponse(self._sse(head, rest), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def _frames(self, event: Event) -> list[bytes]:
+        if self.crop is not None:
+            await crop_event_images(event, self.crop)
+        return self.state.feed(event)
+
+    async def _sse(self, head: list[bytes], rest: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+        """The SSE body. A client that goes away cancels this generator; `finally` then closes the
+        upstream stream (shielded, since the cancelled scope would otherwise cancel the cleanup too)."""
+        self.runtime.metrics.open_streams.inc()
+        events = with_keepalive(rest, self.runtime.settings.keepalive_interval_s)
+        try:
+            for frame in head:
+                yield frame
+            async for event in events:
+                if event is None:
+                    yield KEEPALIVE
+                    continue
+                frames = self.state.feed(event) if self.crop is None else await self._frames(event)
+                for frame in frames:
+                    yield frame
+            for frame in self.state.finish():
+                yield frame
+        except SwitchyardError as error:
+            self.ctx.error_class = str(getattr(error, "error_class", "")) or None
+            yield _error_frame(error)
+        except Exception:
+            log.exception("chat stream failed (request %s)", self.ctx.request_id)
+            yield _error_frame(
+                InternalError(f"Internal error; see the logs under request id {self.ctx.request_id}.")
+            )
+        finally:
+            self._record_usage()
+            with anyio.CancelScope(shield=True):
+                await _close(events)
+                await _close(rest)
+            self.runtime.metrics.open_streams.dec()
+
+    def _record_usage(self) -> None:
+        """Usage for the key's quota and the usage log, also for a stream that broke part-way."""
+        if self.state.usage is None:
+            return
+        usage = self.state.usage_dict()
+        self.ctx.set_usage(
+            usage["prompt_tokens"],
+            usage["completion_tokens"],
+            usage["completion_tokens_details"]["reasoning_tokens"],
+        )
+
+
+def _error_frame(error: SwitchyardError) -> bytes:
+    """An OpenAI error object as an SSE event: the SDKs raise it as an `APIError`."""
+    return b"data: " + error_body(error, "openai") + b"\n\n"
+
+
+async def _close(events: AsyncIterator[Any]) -> None:
+    close = getattr(events, "aclose", None)
+    if close is not None:
+        await close()
