@@ -24,15 +24,21 @@ from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, N
 from switchyard.fetch import create_media_client
 from switchyard.keys.guard import KeyGuard
 from switchyard.metrics import create_metrics
-from switchyard.pool.pool import AccountPool
+from switchyard.pool import open_pool
+from switchyard.pool.quota import QuotaRefresher, antigravity_quotas
 from switchyard.providers.antigravity import AntigravityClient
+from switchyard.providers.gemini_web.client import GeminiWebProvider
+from switchyard.providers.gemini_web.files import MediaFiles
+from switchyard.providers.gemini_web.hooks import PoolHooks
 from switchyard.runtime import Runtime
 from switchyard.store.db import open_store
 from switchyard.surfaces import models
 from switchyard.surfaces.context import GatewayMiddleware, get_context
 from switchyard.surfaces.gemini import routes as gemini_routes
+from switchyard.surfaces.images import routes as images_routes
 from switchyard.surfaces.openai import routes as openai_routes
 from switchyard.surfaces.render import dialect_for, error_response
+from switchyard.surfaces.webchat import routes as webchat_routes
 from switchyard.usage import UsageRecorder
 
 log = logging.getLogger("switchyard.app")
@@ -114,14 +120,28 @@ def create_app(
         runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
         runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
         runtime.usage.start()
-        runtime.pool = AccountPool(store, reload_interval_s=settings.accounts_reload_interval_s)
-        runtime.providers["antigravity"] = AntigravityClient(settings)
+        runtime.pool = pool = await open_pool(store, settings)
+        runtime.providers["antigravity"] = antigravity = AntigravityClient(settings)
+        web_files = MediaFiles(
+            settings.data_dir / "gemini_web_media", store.secrets, settings.gemini_web_media_ttl_s
+        )
+        runtime.providers["gemini_web"] = gemini_web = GeminiWebProvider(
+            settings, PoolHooks(store, pool), web_files
+        )
+        gemini_web.start()
+        quotas = QuotaRefresher(
+            pool, {"antigravity": antigravity_quotas(antigravity)}, settings.quota_refresh_interval_s
+        )
+        pool.start()
+        quotas.start()
         runtime.media_client = media_client = create_media_client(settings.media_fetch_timeout_s)
         runtime.ready = True
         try:
             yield
         finally:
             runtime.ready = False
+            await quotas.aclose()
+            await pool.aclose()
             await runtime.usage.close()
             for provider in runtime.providers.values():
                 close = getattr(provider, "aclose", None)
@@ -144,6 +164,8 @@ def create_app(
     app.include_router(models.build_router())
     app.include_router(gemini_routes.build_router())
     app.include_router(openai_routes.build_router())
+    app.include_router(webchat_routes.build_router())
+    app.include_router(images_routes.build_router())
     for path, mounted in (mounts or {}).items():
         app.mount(path, mounted)
     app.add_middleware(GatewayMiddleware, runtime=runtime)

@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     antigravity_request_timeout_s: float = 600.0
 
     gemini_web_ca_bundle: Path | None = None
+    gemini_web_media_delivery: Literal["url", "data"] = "url"
+    """How generated images/videos reach chat clients: gateway-served signed URLs, or data URLs."""
+    gemini_web_media_ttl_s: float = 3600.0
+    gemini_web_refresh_interval_s: float = 540.0
+    gemini_web_request_timeout_s: float = 450.0
+    gemini_web_conversation_ttl_s: float = 6 * 3600.0
+    gemini_web_conversation_max: int = 20_000
+    gemini_web_video_timeout_s: float = 600.0
+    """How long a -video or -deepsearch turn may wait for Veo / Deep Research to finish."""
+    gemini_web_poll_interval_s: float = 10.0
     media_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     media_max_bytes: int = 50 * 1024 * 1024
     media_fetch_timeout_s: float = 30.0
@@ -77,6 +87,16 @@ class Settings(BaseSettings):
     pool_sticky_sessions: bool = True
     pool_account_max_concurrency: int = 8
     quota_refresh_interval_s: float = 300.0
+    """0 turns the background quota refresh off (quota errors still trigger one)."""
+    pool_flush_interval_s: float = 1.0
+    """How often request and token counters per (account, family) are written to the store."""
+    pool_sticky_ttl_s: float = 3600.0
+    """How long a conversation stays on its account after its last request."""
+    pool_busy_wait_s: float = 30.0
+    """When every ready account is at `pool_account_max_concurrency`, how long a request queues
+    for a slot before it gets a 429 (an account at its cap is skipped while another is free)."""
+    redis_prefix: str = "switchyard"
+    """Prefix of every Redis key, so several deployments (or tests) can share one Redis."""
 
     @field_validator("antigravity_base_urls", "media_allow_hosts", mode="before")
     @classmethod

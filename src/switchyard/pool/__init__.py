@@ -1,5 +1,45 @@
 """The account pool: which account serves a request, and what an upstream failure does to it.
 
-`pool.py` keeps the accounts and their resting state; `failover.py` runs a call on one account
-after another until one succeeds, switching only before the first byte reached the client.
+decisions.py   THE decision table: upstream error class → action on the account and request
+selection.py   strategies (round-robin, least-used, quota-aware) and session stickiness
+state.py       the fast-state interface (`PoolState`) and its in-process implementation
+redis_state.py the same on Redis, for several gateway instances (`SWITCHYARD_REDIS_URL`)
+pool.py        accounts per provider, `choose`, `on_failure`, `rest`, `disable`
+resting.py     the 429 message when no account can serve
+failover.py    runs a call on one account after another, before the first byte only
+stream.py      the rest of a stream, holding the account's slot until it ends
+persist.py     what is kept in the store: cooldowns, quotas, last error, counters
+quota.py       the background quota refresher
 """
+
+from __future__ import annotations
+
+from switchyard.config import Settings
+from switchyard.pool.pool import AccountPool
+from switchyard.pool.state import MemoryPoolState, PoolState
+from switchyard.store.db import Store
+
+
+async def open_pool(store: Store, settings: Settings) -> AccountPool:
+    """The pool as configured: Redis-backed state when `redis_url` is set (checked now, so a
+    wrong URL fails the start-up rather than the first request), in-process state otherwise."""
+    state: PoolState
+    if settings.redis_url:
+        from switchyard.pool.redis_state import RedisPoolState
+
+        redis_state = RedisPoolState(settings.redis_url, prefix=settings.redis_prefix)
+        await redis_state.ping()
+        state = redis_state
+    else:
+        state = MemoryPoolState()
+    return AccountPool(
+        store,
+        reload_interval_s=settings.accounts_reload_interval_s,
+        state=state,
+        strategy=settings.pool_strategy,
+        sticky_sessions=settings.pool_sticky_sessions,
+        max_concurrency=settings.pool_account_max_concurrency,
+        flush_interval_s=settings.pool_flush_interval_s,
+        sticky_ttl_s=settings.pool_sticky_ttl_s,
+        busy_wait_s=settings.pool_busy_wait_s,
+    )

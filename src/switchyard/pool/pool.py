@@ -1,57 +1,119 @@
-"""Accounts per provider, their cooldowns per (account, model family), and selection.
+"""Accounts per provider, selection per (provider, model family), and what a failure does to one.
 
 Accounts are loaded from the store and reloaded every `reload_interval_s`, so accounts added or
-disabled from the CLI (another process) are picked up; the `UpstreamAccount` objects are kept
-across reloads, so what a provider learnt about one (its project, its token) is not lost.
-Cooldowns live in memory for speed and are written to the store so a restart honours them.
+disabled from the CLI (another process, or another instance) are picked up; the `UpstreamAccount`
+objects are kept across reloads, so what a provider learnt about one (its project, its token) is
+not lost. Quota numbers come with each reload from `account_model_state`. Fast-changing state
+(cooldowns, slots, rate windows, sticky sessions) is in a `PoolState`; cooldowns are also written
+to the store so a restart honours them. No lock is held across an upstream call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from sqlalchemy import select
-
-from switchyard.errors import (
-    ErrorClass,
-    NoAccountAvailable,
-    NoAccountConfigured,
-    UpstreamError,
-)
+from switchyard.errors import NoAccountConfigured, UpstreamError
+from switchyard.pool import persist
+from switchyard.pool.decisions import Action, Decision, decide
+from switchyard.pool.resting import unavailable
+from switchyard.pool.selection import Candidate, Strategy, prefer_sticky, rank
+from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState
+from switchyard.pool.stream import tokens_of
 from switchyard.providers import UpstreamAccount
 from switchyard.store import accounts as account_store
 from switchyard.store.db import Store
-from switchyard.store.tables import AccountModelState
 
 log = logging.getLogger("switchyard.pool")
 
-DEFAULT_QUOTA_COOLDOWN_S = 3600.0
-MIN_RATE_LIMIT_COOLDOWN_S = 1.0
-AUTH_COOLDOWN_S = 60.0
-
-
-@dataclass
-class Cooldown:
-    until: float
-    reason: str
+BUSY_POLL_S = 0.25
 
 
 class AccountPool:
-    """Round-robin over the usable accounts of a provider that are not resting for the model family."""
+    """Chooses an account per request and applies the decision table to its failures."""
 
-    def __init__(self, store: Store, *, reload_interval_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        reload_interval_s: float = 5.0,
+        state: PoolState | None = None,
+        strategy: Strategy = "quota-aware",
+        sticky_sessions: bool = True,
+        max_concurrency: int = 0,
+        flush_interval_s: float = 1.0,
+        sticky_ttl_s: float = 3600.0,
+        busy_wait_s: float = 30.0,
+    ) -> None:
         self._store = store
         self._reload_interval_s = reload_interval_s
+        self.state: PoolState = state if state is not None else MemoryPoolState()
+        self.strategy: Strategy = strategy
+        self.sticky_sessions = sticky_sessions
+        self.sticky_ttl_s = sticky_ttl_s
+        self.busy_wait_s = busy_wait_s
+        self._slot_freed = asyncio.Event()
+        self.max_concurrency = max_concurrency
+        self._flush_interval_s = flush_interval_s
         self._accounts: dict[str, dict[int, UpstreamAccount]] = {}
+        self._quotas: dict[tuple[int, str], persist.Quota] = {}
         self._loaded_at: dict[str, float] = {}
-        self._cooldowns: dict[tuple[int, str], Cooldown] = {}
-        self._counters: dict[tuple[str, str], itertools.count[int]] = {}
+        self._turns: dict[tuple[str, str], itertools.count[int]] = {}
         self._lock = asyncio.Lock()
         self._cooldowns_loaded = False
+        self.counters = persist.Counters()
+        self._writes: set[asyncio.Task[None]] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self.on_quota_error: Callable[[UpstreamAccount], None] | None = None
+        """Set by the quota refresher: asks for a refresh of one account after a quota error."""
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start writing counters to the store in the background."""
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_loop(), name="pool-counters")
+
+    async def aclose(self) -> None:
+        """Stop the writer, write what is left, close the state."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.settle()
+        await self.flush()
+        await self.state.aclose()
+
+    async def flush(self) -> None:
+        await self.counters.flush(self._store)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval_s)
+            try:
+                await self.flush()
+            except Exception:  # a store hiccup must not end the loop; counts are kept for next time
+                log.exception("writing account counters failed; will retry")
+
+    def _in_background(self, write: Coroutine[Any, Any, None]) -> None:
+        """Persist off the request path: the state already holds the decision, and a busy store
+        (SQLite under load) must not hold up the request that is switching accounts."""
+        task = asyncio.create_task(_persisting(write))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def settle(self) -> None:
+        """Wait for the background writes (shutdown, and tests that read the store)."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
+
+    # --- accounts ----------------------------------------------------------------------------
 
     async def accounts(self, provider: str) -> list[UpstreamAccount]:
         now = time.monotonic()
@@ -63,6 +125,10 @@ class AccountPool:
         return list(self._accounts.get(provider, {}).values())
 
     async def _reload(self, provider: str) -> None:
+        if not self._cooldowns_loaded:
+            for account_id, family, until, reason in await persist.load_cooldowns(self._store):
+                await self.state.set_cooldown(account_id, family, Cooldown(until, reason))
+            self._cooldowns_loaded = True
         fresh = await account_store.usable_accounts(self._store, provider)
         known = self._accounts.get(provider, {})
         merged: dict[int, UpstreamAccount] = {}
@@ -74,73 +140,102 @@ class AccountPool:
             else:
                 merged[account.id] = account
         self._accounts[provider] = merged
-        if not self._cooldowns_loaded:
-            await self._load_cooldowns()
-
-    async def _load_cooldowns(self) -> None:
-        now = time.time()
-        async with self._store.sessions() as session:
-            rows = (
-                await session.scalars(select(AccountModelState).where(AccountModelState.cooldown_until > now))
-            ).all()
-        for row in rows:
-            if row.cooldown_until is not None:
-                self._cooldowns[(row.account_id, row.model)] = Cooldown(
-                    row.cooldown_until, row.cooldown_reason or ""
-                )
-        self._cooldowns_loaded = True
+        quotas = await persist.load_quotas(self._store, merged)
+        self._quotas = {k: v for k, v in self._quotas.items() if k[0] not in merged} | quotas
 
     def invalidate(self) -> None:
         """Reload accounts on the next request (after an admin change in this process)."""
         self._loaded_at.clear()
 
-    def cooldown(self, account_id: int, family: str, now: float | None = None) -> Cooldown | None:
-        entry = self._cooldowns.get((account_id, family))
-        if entry is None:
-            return None
-        if entry.until <= (time.time() if now is None else now):
-            del self._cooldowns[(account_id, family)]
-            return None
-        return entry
+    def quota(self, account_id: int, family: str) -> persist.Quota | None:
+        return self._quotas.get((account_id, family))
 
-    async def choose(self, provider: str, family: str, exclude: set[int]) -> UpstreamAccount:
-        """The next account in turn that is not resting and not already tried for this request."""
-        accounts = await self.accounts(provider)
-        if not accounts:
-            raise NoAccountConfigured(
-                f"No usable {provider} account is configured; add one with `switchyard accounts add {provider.replace('_', '-')}`."
-            )
+    # --- selection ---------------------------------------------------------------------------
+
+    async def choose(
+        self, provider: str, family: str, exclude: set[int], *, session: str | None = None
+    ) -> UpstreamAccount:
+        """The best ready account, with one of its concurrency slots taken (give it back with
+        `release`). Resting and excluded accounts are skipped, and so are full ones while another
+        is free; only when every ready account is full does the request queue for a slot, at most
+        `busy_wait_s`. Nothing left → NoAccountAvailable, saying why."""
+        deadline = time.monotonic() + self.busy_wait_s
+        while True:
+            accounts = await self.accounts(provider)
+            if not accounts:
+                raise NoAccountConfigured(
+                    f"No usable {provider} account is configured; add one with "
+                    f"`switchyard accounts add {provider.replace('_', '-')}`."
+                )
+            cooling = await self.state.cooldowns(family, [a.id for a in accounts])
+            ready = {a.id: a for a in accounts if a.id not in exclude and a.id not in cooling}
+            if ready:
+                chosen = await self._take_slot(provider, family, ready, session)
+                if chosen is not None:
+                    return chosen
+            remaining = deadline - time.monotonic()
+            if not ready or remaining <= 0:
+                raise unavailable(provider, family, accounts, cooling, exclude, busy=set(ready))
+            waiter = self._slot_freed
+            with contextlib.suppress(TimeoutError):
+                # Polling too: a slot freed by another instance (Redis) does not set our event.
+                await asyncio.wait_for(waiter.wait(), min(remaining, BUSY_POLL_S))
+
+    async def _take_slot(
+        self, provider: str, family: str, ready: dict[int, UpstreamAccount], session: str | None
+    ) -> UpstreamAccount | None:
+        """The first account of the ranking (the conversation's own first) with a free slot."""
+        ranking = await self._ranking(provider, family, list(ready))
+        sticky = await self.state.sticky(session) if session and self.sticky_sessions else None
+        for account_id in prefer_sticky(ranking, sticky):
+            if await self.state.acquire(account_id, self.max_concurrency):
+                if session and self.sticky_sessions:  # (re)set: the TTL runs from the last turn
+                    await self.state.set_sticky(session, account_id, self.sticky_ttl_s)
+                return ready[account_id]
+        return None
+
+    async def _ranking(self, provider: str, family: str, ids: list[int]) -> list[int]:
+        in_flight = await self.state.in_flight(ids)
+        uses = await self.state.recent_uses(family, ids) if self.strategy != "round-robin" else {}
         now = time.time()
-        ready = [a for a in accounts if a.id not in exclude and self.cooldown(a.id, family, now) is None]
-        if not ready:
-            raise self._all_resting(provider, family, accounts, exclude, now)
-        counter = self._counters.setdefault((provider, family), itertools.count())
-        return ready[next(counter) % len(ready)]
+        candidates = []
+        for account_id in ids:
+            quota = self._quotas.get((account_id, family))
+            candidates.append(
+                Candidate(
+                    account_id,
+                    in_flight=in_flight.get(account_id, 0),
+                    recent_uses=uses.get(account_id, 0),
+                    quota_remaining=quota.effective(now) if quota is not None else None,
+                )
+            )
+        turn = next(self._turns.setdefault((provider, family), itertools.count()))
+        return rank(self.strategy, candidates, turn)
 
-    def _all_resting(
-        self, provider: str, family: str, accounts: list[UpstreamAccount], exclude: set[int], now: float
-    ) -> NoAccountAvailable:
-        resting = [(a, self.cooldown(a.id, family, now)) for a in accounts]
-        cooling = [(a, c) for a, c in resting if c is not None]
-        reasons: dict[str, int] = {}
-        for _, entry in cooling:
-            reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
-        why = "; ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
-        earliest = min((c.until for _, c in cooling), default=None)
-        failed = len([a for a in accounts if a.id in exclude and self.cooldown(a.id, family, now) is None])
-        parts = [f"All {len(accounts)} {provider} accounts for {family} models are resting"]
-        if cooling:
-            parts.append(f"{len(cooling)} cooling down ({why})")
-        if failed:
-            parts.append(f"{failed} just failed for this request")
-        message = ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if len(parts) > 1 else "") + "."
-        return NoAccountAvailable(message, retry_after=(earliest - now) if earliest else 1.0)
+    async def release(self, account: UpstreamAccount) -> None:
+        """Give back the slot `choose` took, and wake the requests queued for one."""
+        await self.state.release(account.id)
+        self._slot_freed.set()
+        self._slot_freed = asyncio.Event()
+
+    # --- outcomes ----------------------------------------------------------------------------
+
+    async def count_request(self, account: UpstreamAccount, family: str) -> None:
+        """One upstream request is about to be sent as `account` (rate window and counters)."""
+        self.counters.add(account.id, family, requests=1)
+        await self.state.note_use(account.id, family)
+
+    def count_tokens(self, account: UpstreamAccount, family: str, tokens: int) -> None:
+        if tokens > 0:
+            self.counters.add(account.id, family, tokens=tokens)
 
     async def rest(self, account: UpstreamAccount, family: str, seconds: float, reason: str) -> None:
+        """Cool the (account, family) for `seconds`, here and in the store."""
         until = time.time() + max(0.0, seconds)
-        self._cooldowns[(account.id, family)] = Cooldown(until, reason)
-        await account_store.save_model_state(
-            self._store, account.id, family, cooldown_until=until, cooldown_reason=reason, last_error=reason
+        log.info("account %s rests for %s models for %.1fs: %s", account.name, family, seconds, reason)
+        await self.state.set_cooldown(account.id, family, Cooldown(until, reason))
+        self._in_background(
+            persist.save_state(self._store, account.id, family, cooldown_until=until, cooldown_reason=reason)
         )
 
     async def disable(
@@ -149,27 +244,39 @@ class AccountPool:
         """Take an account out of rotation until an operator acts (dead token, ban, verification)."""
         log.warning("account %s is now %s: %s", account.name, status, reason)
         self._accounts.get(account.provider, {}).pop(account.id, None)
-        await account_store.update_account(
-            self._store, account.name, status=status, status_reason=reason, status_url=url, last_error=reason
+        await _persisting(
+            account_store.update_account(
+                self._store,
+                account.name,
+                status=status,
+                status_reason=reason,
+                status_url=url,
+                last_error=reason,
+            )
         )
 
-    async def on_failure(self, account: UpstreamAccount, family: str, error: UpstreamError) -> None:
-        """What an upstream failure does to the account that met it."""
-        kind = error.error_class
-        if kind == ErrorClass.ACCOUNT_DEAD:
-            await self.disable(account, "dead", error.reason or error.message)
-        elif kind == ErrorClass.FORBIDDEN:
-            await self.disable(account, "forbidden", error.message, error.url)
-        elif kind == ErrorClass.QUOTA_EXHAUSTED:
-            delay = error.seconds_until_reset()
-            await self.rest(
-                account, family, delay if delay is not None else DEFAULT_QUOTA_COOLDOWN_S, "quota exhausted"
+    async def on_failure(
+        self,
+        account: UpstreamAccount,
+        family: str,
+        error: UpstreamError,
+        *,
+        same_account_waits: int = 0,
+        failures: int = 1,
+    ) -> Decision:
+        """Apply the decision table's row for `error` to the account; return the decision."""
+        decision = decide(error, same_account_waits=same_account_waits, failures=failures)
+        if decision.action == Action.DISABLE_AND_SWITCH:
+            await self.disable(account, decision.status or "disabled", decision.reason, error.url)
+        elif decision.cooldown_s > 0:
+            await self.rest(account, family, decision.cooldown_s, decision.reason)
+        if decision.action in {Action.COOL_AND_SWITCH, Action.RETRY_SAME, Action.SWITCH}:
+            self._in_background(
+                persist.save_state(self._store, account.id, family, last_error=_short(error.message))
             )
-        elif kind == ErrorClass.RATE_LIMITED:
-            delay = error.seconds_until_reset() or MIN_RATE_LIMIT_COOLDOWN_S
-            await self.rest(account, family, max(delay, MIN_RATE_LIMIT_COOLDOWN_S), "rate limited")
-        elif kind == ErrorClass.UNAUTHENTICATED:
-            await self.rest(account, family, AUTH_COOLDOWN_S, "token refused")
+        if decision.refresh_quota and self.on_quota_error is not None:
+            self.on_quota_error(account)
+        return decision
 
     async def on_success(self, account: UpstreamAccount) -> None:
         """Persist what a provider discovered about the account during the call."""
@@ -177,3 +284,30 @@ class AccountPool:
         if account.project_id and account.project_id != stored_project:
             await account_store.update_account(self._store, account.name, project_id=account.project_id)
             account.meta["_stored_project"] = account.project_id
+
+    async def set_quotas(self, account: UpstreamAccount, quotas: dict[str, persist.Quota]) -> None:
+        """Record fresh quota numbers; a family with none left rests until its reset."""
+        self._quotas.update({(account.id, family): quota for family, quota in quotas.items()})
+        await persist.save_quotas(self._store, account.id, quotas)
+        now = time.time()
+        for family, quota in quotas.items():
+            if quota.remaining <= 0 and quota.reset_at is not None and quota.reset_at > now:
+                known = await self.state.cooldowns(family, [account.id])
+                if account.id not in known or known[account.id].until < quota.reset_at:
+                    await self.rest(account, family, quota.reset_at - now, "quota exhausted")
+
+
+__all__ = ["AccountPool", "tokens_of"]
+
+
+async def _persisting(write: Awaitable[object]) -> None:
+    """Run a store write on the request path; a failing store must not fail the request (the
+    in-memory or Redis state already holds the decision), so the error is logged, not raised."""
+    try:
+        await write
+    except Exception:
+        log.exception("could not persist account state")
+
+
+def _short(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

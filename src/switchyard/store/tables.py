@@ -101,3 +101,17 @@ class UsageEvent(Base):
     reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float)
     ttfb_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class WebConversation(Base):
+    """A Gemini web conversation the gateway can continue: the digest of the messages it covers
+    (client key, model and every message up to the last answer) → the account and chat metadata."""
+
+    __tablename__ = "web_conversations"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(100))
+    chat_metadata: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

@@ -1,0 +1,354 @@
+"""The Gemini web provider: one initialised `gemini_webapi.GeminiClient` per account, unmodified.
+
+Each account's client is built with the account's proxy and, when configured, the extra CA bundle
+(`verify=<path>`, never `verify=False`): production, tests and the demo run this same code path and
+differ only in the proxy and the CA. Clients are initialised lazily, kept, and rebuilt only when
+the account's cookies change.
+
+Why the library's own background refresh is off (`auto_refresh=False`): it rotates cookies but
+keeps the result in its process-local cookie file, so a restart would go back to the stored,
+older `__Secure-1PSIDTS`. Our keeper task rotates every `gemini_web_refresh_interval_s` with the
+library's `rotate_1psidts` and hands the new value to `AccountHooks.rotated`, which re-seals it in
+the store. Why every call passes `current_retry=0`: the library would otherwise retry a failed
+turn five times with 5–25 s pauses on the same account; the pool retries on another account
+instead.
+
+Each turn yields canonical Gemini response events (`providers/__init__.py`): thoughts as
+`thought` parts, text as it grows (the library computes deltas from the full-text frames), tool
+calls parsed from the prompt protocol (`tools.py`), generated images downloaded through the
+account's session, and a last event with `finishReason`, estimated usage and `webConversation`
+(the chat metadata that continues this conversation on this account).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from gemini_webapi import GeminiClient
+from gemini_webapi.exceptions import APIError, AuthError, TemporarilyBlockedError
+from gemini_webapi.utils import rotate_1psidts
+
+from switchyard.config import Settings
+from switchyard.errors import UpstreamError
+from switchyard.fetch import create_media_client
+from switchyard.providers import UpstreamAccount
+from switchyard.providers.gemini_web import media, special
+from switchyard.providers.gemini_web.errors import IP_BLOCK_COOLDOWN_S, classify, cookies_expired
+from switchyard.providers.gemini_web.files import MediaFiles
+from switchyard.providers.gemini_web.models import WebModel
+from switchyard.providers.gemini_web.prompt import WebFile
+from switchyard.providers.gemini_web.tools import ToolCallFilter, ToolOffer
+
+log = logging.getLogger("switchyard.gemini_web")
+PROVIDER = "gemini_web"
+CHARS_PER_TOKEN = 4
+IMAGE_PROMPT = "Generate an image (use the image generation tool): "
+VIDEO_PROMPT = "Generate a video (use the video generation tool): "
+Event = dict[str, Any]
+
+
+class AccountHooks(Protocol):
+    """What the provider reports about accounts; the app wires it to the pool and the store."""
+
+    async def accounts(self) -> list[UpstreamAccount]: ...
+
+    async def rotated(self, account: UpstreamAccount, secret: dict[str, str]) -> None: ...
+
+    async def dead(self, account: UpstreamAccount, reason: str) -> None: ...
+
+    async def blocked(self, account: UpstreamAccount, seconds: float, reason: str) -> None: ...
+
+
+@dataclass
+class WebTurn:
+    """One web turn: the prompt, its uploads, the conversation it continues (None: a new one)."""
+
+    prompt: str
+    model: WebModel
+    files: list[WebFile] = field(default_factory=list)
+    metadata: list[Any] | None = None
+    offer: ToolOffer | None = None
+    full_size_images: bool = False
+
+
+@dataclass
+class _Session:
+    client: GeminiClient
+    psid: str
+    psidts: str
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class GeminiWebProvider:
+    """Clients per account, the cookie keeper, and turns as canonical event streams."""
+
+    def __init__(
+        self, settings: Settings, hooks: AccountHooks | None = None, files: MediaFiles | None = None
+    ) -> None:
+        self.settings = settings
+        self.hooks = hooks
+        self.files = files
+        # The library also writes every session's cookies to `$GEMINI_COOKIE_PATH` (default: the
+        # shared temp folder) and prefers that copy at init. Keep it in the private data folder.
+        os.environ.setdefault("GEMINI_COOKIE_PATH", str(settings.data_dir / "gemini_web_cookies"))
+        """Where generated media is served from (signed URLs); None serves data URLs only."""
+        self.media_client = create_media_client(settings.media_fetch_timeout_s)
+        """Downloads the http(s) media URLs of requests (SSRF-safe, `switchyard.fetch`)."""
+        self._verify: str | bool = (
+            str(settings.gemini_web_ca_bundle) if settings.gemini_web_ca_bundle else True
+        )
+        self._sessions: dict[int, _Session] = {}
+        self._poll_s = settings.gemini_web_poll_interval_s
+        self._wait_s = settings.gemini_web_video_timeout_s
+        self._keeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the cookie keeper (rotation in the background, persisted through the hooks)."""
+        if self.hooks is not None and self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_cookies(), name="gemini-web-cookie-keeper")
+
+    async def aclose(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
+        await self.media_client.aclose()
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            with contextlib.suppress(Exception):
+                await session.client.close()
+
+    async def _keep_cookies(self) -> None:
+        assert self.hooks is not None
+        while True:
+            await asyncio.sleep(self.settings.gemini_web_refresh_interval_s)
+            try:
+                for account in await self.hooks.accounts():
+                    await self.rotate(account)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the Gemini web cookie keeper failed; retrying at the next interval")
+
+    async def rotate(self, account: UpstreamAccount) -> str | None:
+        """Rotate the account's `__Secure-1PSIDTS` now; the new value when it changed."""
+        try:
+            session = await self._session(account)
+        except UpstreamError as error:
+            if self.hooks is not None and error.error_class == "account_dead":
+                await self.hooks.dead(account, error.message)
+            return None
+        live = session.client.client
+        if live is None:
+            return None
+        try:
+            rotated = await rotate_1psidts(live)
+        except AuthError:
+            await self._forget(account)
+            if self.hooks is not None:
+                await self.hooks.dead(
+                    account, cookies_expired("RotateCookies refused the session (401)").message
+                )
+            return None
+        except Exception as exc:  # 429 when rotated too often, network trouble: try next time
+            log.warning("rotating the cookies of %s failed: %s", account.name, type(exc).__name__)
+            return None
+        if not rotated or rotated == account.secret.get("psidts"):
+            return None
+        secret = {**account.secret, "psidts": rotated}
+        if self.hooks is not None:
+            await self.hooks.rotated(account, secret)
+        account.secret = secret
+        session.psidts = rotated
+        log.info("rotated the Gemini web cookies of %s", account.name)
+        return rotated
+
+    # -- clients -------------------------------------------------------------------------------
+
+    async def _session(self, account: UpstreamAccount) -> _Session:
+        """The account's initialised client (built or rebuilt when its cookies changed)."""
+        psid, psidts = account.secret.get("psid", ""), account.secret.get("psidts", "")
+        session = self._sessions.get(account.id)
+        if session is None or session.psid != psid or session.psidts != psidts:
+            if session is not None:
+                with contextlib.suppress(Exception):
+                    await session.client.close()
+            client = GeminiClient(psid, psidts or None, proxy=account.proxy_url, verify=self._verify)
+            session = self._sessions[account.id] = _Session(client, psid, psidts)
+        async with session.lock:
+            if session.client.client is None:
+                try:
+                    await session.client.init(
+                        timeout=self.settings.gemini_web_request_timeout_s,
+                        auto_refresh=False,
+                        watchdog_timeout=min(120.0, self.settings.gemini_web_request_timeout_s),
+                    )
+                except Exception as exc:
+                    raise classify(exc, web_model="-") from None
+        return session
+
+    async def _forget(self, account: UpstreamAccount) -> None:
+        session = self._sessions.pop(account.id, None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await session.client.close()
+
+    async def _failure(self, account: UpstreamAccount, exc: Exception, model: WebModel) -> UpstreamError:
+        """Classify a failed turn. A bare `APIError` may hide a session that died mid-flight
+        (StreamGenerate answers 401): initialising again tells a dead session from a hiccup."""
+        if isinstance(exc, APIError) and not isinstance(exc, AuthError):
+            try:
+                await self._session(account)
+            except UpstreamError as probed:
+                if probed.error_class == "account_dead":
+                    await self._forget(account)
+                    return probed
+        error = classify(exc, web_model=model.web_model)
+        if error.error_class == "account_dead":
+            await self._forget(account)
+        if isinstance(exc, TemporarilyBlockedError) and self.hooks is not None:
+            await self.hooks.blocked(account, IP_BLOCK_COOLDOWN_S, "IP temporarily blocked (1060)")
+        return error
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    async def stream(self, account: UpstreamAccount, turn: WebTurn) -> AsyncIterator[Event]:
+        """The turn's canonical events as they arrive (see the module docstring)."""
+        session = await self._session(account)
+        client = session.client
+        chat = client.start_chat(model=turn.model.web_model, metadata=turn.metadata)
+        if "deepsearch" in turn.model.capabilities:
+            try:
+                reasoning, report = await special.deep_research(
+                    client, chat, turn.prompt, poll_s=self._poll_s, timeout_s=self._wait_s
+                )
+            except UpstreamError:
+                raise
+            except Exception as exc:
+                raise await self._failure(account, exc, turn.model) from None
+            yield _event([{"text": reasoning, "thought": True}, {"text": report}])
+            yield _final_event([], chat.metadata, turn, report, reasoning)
+            return
+        if "video" in turn.model.capabilities:
+            special.require_video_plan(client, turn.model.web_model)
+        tools = ToolCallFilter(turn.offer) if turn.offer is not None else None
+        shown: list[str] = []
+        thoughts: list[str] = []
+        final: Any = None
+        with _files_on_disk(turn.files) as paths:
+            try:
+                async for output in client.generate_content_stream(
+                    _prompt_for(turn),
+                    files=paths or None,
+                    model=turn.model.web_model,
+                    chat=chat,
+                    current_retry=0,
+                ):
+                    final = output
+                    parts: list[dict[str, Any]] = []
+                    if output.thoughts_delta:
+                        thoughts.append(output.thoughts_delta)
+                        parts.append({"text": output.thoughts_delta, "thought": True})
+                    text = tools.feed(output.text_delta) if tools else output.text_delta
+                    if text:
+                        shown.append(text)
+                        parts.append({"text": text})
+                    if parts:
+                        yield _event(parts)
+                if final is None:
+                    raise APIError("Gemini web answered no candidate")
+                closing = await self._closing_parts(session, final, tools, turn, shown)
+            except UpstreamError:
+                raise
+            except Exception as exc:
+                raise await self._failure(account, exc, turn.model) from None
+        yield _final_event(closing, chat.metadata, turn, "".join(shown), "".join(thoughts))
+
+    async def _closing_parts(
+        self,
+        session: _Session,
+        output: Any,
+        tools: ToolCallFilter | None,
+        turn: WebTurn,
+        shown: list[str],
+    ) -> list[dict[str, Any]]:
+        """What only the end of a turn can tell: held-back text, tool calls, generated media."""
+        parts: list[dict[str, Any]] = []
+        if tools is not None:
+            tail, calls = tools.finish()
+            if tail:
+                shown.append(tail)
+                parts.append({"text": tail})
+            parts.extend({"functionCall": call} for call in calls)
+        live = session.client.client
+        if "video" in turn.model.capabilities and live is not None:
+            cid = str(output.metadata[0]) if output.metadata else ""
+            video = await special.wait_for_video(
+                session.client, cid, live, poll_s=self._poll_s, timeout_s=self._wait_s
+            )
+            parts.append({"inlineData": {"mimeType": video.mime, "data": video.data_b64}})
+        images = media.generated_images(output)
+        if images and live is not None:
+            for blob in await media.download_images(images, live, full_size=turn.full_size_images):
+                parts.append({"inlineData": {"mimeType": blob.mime, "data": blob.data_b64}})
+        return parts
+
+
+def _prompt_for(turn: WebTurn) -> str:
+    """The prompt with the tool the model suffix asks for (the web app picks tools from wording)."""
+    if "imagen" in turn.model.capabilities:
+        return IMAGE_PROMPT + turn.prompt
+    if "video" in turn.model.capabilities:
+        return VIDEO_PROMPT + turn.prompt
+    return turn.prompt
+
+
+def _event(parts: list[dict[str, Any]]) -> Event:
+    return {"candidates": [{"index": 0, "content": {"role": "model", "parts": parts}}]}
+
+
+def _final_event(
+    parts: list[dict[str, Any]], metadata: list[Any], turn: WebTurn, text: str, thoughts: str
+) -> Event:
+    """The last event: closing parts, `STOP`, estimated usage (the web app reports none)."""
+    prompt_tokens = max(1, len(turn.prompt) // CHARS_PER_TOKEN)
+    answer_tokens = len(text) // CHARS_PER_TOKEN
+    thought_tokens = len(thoughts) // CHARS_PER_TOKEN
+    candidate: dict[str, Any] = {"index": 0, "finishReason": "STOP"}
+    candidate["content"] = {"role": "model", "parts": parts}
+    return {
+        "candidates": [candidate],
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": answer_tokens,
+            "thoughtsTokenCount": thought_tokens,
+            "totalTokenCount": prompt_tokens + answer_tokens + thought_tokens,
+        },
+        "webConversation": {"metadata": list(metadata)},
+    }
+
+
+@contextlib.contextmanager
+def _files_on_disk(files: list[WebFile]) -> Iterator[list[Path]]:
+    """The uploads as named files: the library guesses each upload's type from its file name."""
+    if not files:
+        yield []
+        return
+    with tempfile.TemporaryDirectory(prefix="switchyard-web-") as folder:
+        paths = []
+        for file in files:
+            path = Path(folder) / file.name
+            path.write_bytes(file.data)
+            paths.append(path)
+        yield paths

@@ -1,0 +1,1 @@
+"""OpenAI chat completions on Gemini web (`/gemini_official/v1/chat/completions`)."""
