@@ -175,3 +175,26 @@ def test_expired_access_token_is_refreshed_before_the_upstream_call(tmp_path: Pa
         ]
         assert len(refreshes) >= 2
         assert refreshes[-1]["body"]["client_id"].endswith(".apps.googleusercontent.com")
+
+
+def test_turns_of_one_conversation_stay_on_one_account(stack: Stack) -> None:
+    key = stack.create_key()
+    for topic in ("otters", "volcanoes", "lighthouses"):
+        history = [{"role": "user", "parts": [{"text": f"Tell me about {topic}"}]}]
+        for turn in range(3):
+            response = httpx.post(
+                f"{stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:generateContent",
+                headers={"x-goog-api-key": key},
+                json={"contents": history},
+                timeout=30,
+            )
+            assert response.status_code == 200
+            history += [
+                response.json()["candidates"][0]["content"],
+                {"role": "user", "parts": [{"text": f"and more, part {turn}"}]},
+            ]
+    by_topic: dict[str, set[str]] = {}
+    for call in stack.upstream_requests(":generateContent"):
+        first = call["body"]["request"]["contents"][0]["parts"][0]["text"]
+        by_topic.setdefault(first, set()).add(call["account"])
+    assert len(by_topic) == 3 and all(len(accounts) == 1 for accounts in by_topic.values()), by_topic

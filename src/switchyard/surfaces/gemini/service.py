@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.errors import SwitchyardError
 from switchyard.pool import failover
+from switchyard.pool.selection import session_key
 from switchyard.providers.antigravity import AntigravityClient, resolve_model
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -27,6 +28,11 @@ from switchyard.surfaces.sse import KEEPALIVE, with_keepalive
 PROVIDER = "antigravity"
 
 
+def _session(ctx: RequestContext, request: dict[str, Any]) -> str | None:
+    """Turns of one conversation stay on one account while it is healthy (warm prompt cache)."""
+    return session_key(request, ctx.key.id if ctx.key else None)
+
+
 def _client(runtime: Runtime) -> AntigravityClient:
     return runtime.providers[PROVIDER]
 
@@ -34,7 +40,11 @@ def _client(runtime: Runtime) -> AntigravityClient:
 async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]) -> Response:
     client, family = _client(runtime), resolve_model(model).family
     answer = await failover.run_unary(
-        runtime.pool, ctx, family, lambda account: client.generate(account, model, request)
+        runtime.pool,
+        ctx,
+        family,
+        lambda account: client.generate(account, model, request),
+        session=_session(ctx, request),
     )
     usage = usage_of(answer)
     if usage:
@@ -58,7 +68,11 @@ async def stream(
     client, family = _client(runtime), resolve_model(model).family
     ctx.stream = True
     first, rest = await failover.open_stream(
-        runtime.pool, ctx, family, lambda account: client.stream(account, model, request)
+        runtime.pool,
+        ctx,
+        family,
+        lambda account: client.stream(account, model, request),
+        session=_session(ctx, request),
     )
     body = _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest)
     media_type = "text/event-stream" if sse else "application/json"

@@ -21,6 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from switchyard.errors import InternalError, SwitchyardError
 from switchyard.fetch import fetch_media
 from switchyard.pool import failover
+from switchyard.pool.selection import session_key
 from switchyard.providers.antigravity import AntigravityClient, model_profile, resolve_model
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -115,6 +116,8 @@ class _Call:
         self.runtime, self.ctx, self.model, self.family = runtime, ctx, model, family
         self.request, self.state, self.crop = request, state, crop
         self.client: AntigravityClient = runtime.providers[PROVIDER]
+        self.session = session_key(request, ctx.key.id if ctx.key else None)
+        """Keeps a conversation on one account while it is healthy (warm upstream prompt cache)."""
 
     async def complete(self) -> Response:
         answer = await failover.run_unary(
@@ -122,6 +125,7 @@ class _Call:
             self.ctx,
             self.family,
             lambda account: self.client.generate(account, self.model, self.request),
+            session=self.session,
         )
         if self.crop is not None:
             await crop_event_images(answer, self.crop)
@@ -136,6 +140,7 @@ class _Call:
             self.ctx,
             self.family,
             lambda account: self.client.stream(account, self.model, self.request),
+            session=self.session,
         )
         try:
             head = await self._frames(first)
