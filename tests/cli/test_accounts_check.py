@@ -95,18 +95,40 @@ def test_check_marks_a_403_forbidden_with_the_upstream_reason_and_link(cli: Cli,
     assert cli.accounts()[name]["state"] == "active"
 
 
-def test_check_many_accounts_concurrently_and_skips_gemini_web(cli: Cli, upstream: Emulators) -> None:
+def test_check_many_accounts_concurrently(cli: Cli, upstream: Emulators) -> None:
     names = [add(cli, upstream) for _ in range(10)]
-    cli.run("add", "gemini-web", "--psid", "g.a000cookie-value-1234")
 
     results = cli.json("check", "--concurrency", "4")
-    table = cli.run("check").stdout
 
     outcomes = {r["name"]: r["outcome"] for r in results}
-    assert [r["name"] for r in results] == sorted(outcomes, key=lambda n: (n.startswith("gemini"), n))
+    assert [r["name"] for r in results] == sorted(outcomes)
     assert all(outcomes[name] == "ok" for name in names)
-    assert outcomes["gemini-web-1"] == "skipped"
-    assert "not checked yet (Gemini web provider not available)" in table
+
+
+def test_check_gemini_web_signs_in_and_marks_expired_cookies_dead(tmp_path: Path) -> None:
+    from tests.web_stack import emulator_proxy
+
+    with emulator_proxy(tmp_path) as (proxy, control):
+        live = control.post("/_control/accounts", json={"name": "gemini-web-1", "tier": "pro"}).json()
+        cli = Cli(tmp_path / "data", {"SWITCHYARD_GEMINI_WEB_CA_BUNDLE": str(proxy.ca_path)})
+        cli.run(
+            "add",
+            "gemini-web",
+            "--psid",
+            live["psid"],
+            "--psidts",
+            live["psidts"],
+            "--proxy",
+            proxy.proxy_url,
+        )
+        cli.run("add", "gemini-web", "--psid", "g.a000-never-issued-cookie-0000", "--proxy", proxy.proxy_url)
+
+        results = {r["name"]: r for r in cli.json("check", code=1)}
+
+    assert results["gemini-web-1"]["outcome"] == "ok" and "models" in results["gemini-web-1"]["message"]
+    assert results["gemini-web-2"]["outcome"] == "dead"
+    assert "cookies expired" in results["gemini-web-2"]["message"]
+    assert cli.accounts()["gemini-web-2"]["state"] == "dead"
 
 
 def test_check_without_client_secret_says_what_to_set(tmp_path: Path, upstream: Emulators) -> None:

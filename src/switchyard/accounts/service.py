@@ -20,9 +20,10 @@ import httpx
 from sqlalchemy import select
 
 from switchyard.config import Settings
-from switchyard.errors import AccountDead, AccountForbidden, SwitchyardError
+from switchyard.errors import AccountDead, AccountForbidden, SwitchyardError, UpstreamError
 from switchyard.providers.antigravity import AccountCheck, AntigravityClient, OAuthClientNotConfigured
 from switchyard.providers.antigravity.oauth import client_secret
+from switchyard.providers.gemini_web.client import GeminiWebProvider
 from switchyard.store import accounts as repository
 from switchyard.store.accounts import AccountExists, AccountNotFound, AccountPublic
 from switchyard.store.db import Store
@@ -55,7 +56,7 @@ CHECK_CONCURRENCY = 8
 """Checks at once: enough to get through hundreds of accounts quickly without looking like a flood
 to Google's token endpoint, which rate-limits per client."""
 
-GEMINI_WEB_NOT_CHECKED = "not checked yet (Gemini web provider not available)"
+GEMINI_WEB_NOT_CHECKED = "not checked: no Gemini web provider was given"
 
 list_accounts = repository.list_accounts
 log = logging.getLogger(__name__)
@@ -293,6 +294,28 @@ async def _select_accounts(store: Store, names: Sequence[str]) -> list[AccountPu
     return [by_name[name] for name in dict.fromkeys(names)]
 
 
+async def _check_web(store: Store, web: GeminiWebProvider | None, account: AccountPublic) -> CheckResult:
+    """Sign in with the cookies; expired cookies mark the account dead with the reason."""
+    if web is None:
+        return CheckResult(account.name, account.provider, "skipped", GEMINI_WEB_NOT_CHECKED)
+    upstream = await repository.upstream_account(store, account.name)
+    try:
+        models = await web.check(upstream)
+    except AccountDead as exc:
+        reason = exc.reason or exc.message
+        await repository.update_account(
+            store, account.name, status="dead", status_reason=reason, status_url=None, last_error=reason
+        )
+        return CheckResult(account.name, account.provider, "dead", reason)
+    except UpstreamError as exc:
+        await repository.update_account(store, account.name, last_error=exc.message)
+        return CheckResult(account.name, account.provider, "error", exc.message)
+    if account.status == "dead":
+        await repository.update_account(store, account.name, status="active", status_reason=None)
+    detail = "signed in; models: " + (", ".join(models) or "none listed")
+    return CheckResult(account.name, account.provider, "ok", detail)
+
+
 async def check_accounts(
     store: Store,
     settings: Settings,
@@ -313,11 +336,12 @@ async def check_accounts(
         client_secret(settings)
     own_client = client is None
     upstream = client or AntigravityClient(settings)
+    web = GeminiWebProvider(settings) if any(a.provider == "gemini_web" for a in accounts) else None
     limit = asyncio.Semaphore(max(1, concurrency))
 
     async def run(account: AccountPublic) -> CheckResult:
         async with limit:
-            result = await check_one(store, upstream, account)
+            result = await check_one(store, upstream, account, web=web)
         if on_result is not None:
             on_result(result)
         return result
@@ -327,12 +351,16 @@ async def check_accounts(
     finally:
         if own_client:
             await upstream.aclose()
+        if web is not None:
+            await web.aclose()
 
 
-async def check_one(store: Store, client: AntigravityClient, account: AccountPublic) -> CheckResult:
+async def check_one(
+    store: Store, client: AntigravityClient, account: AccountPublic, *, web: GeminiWebProvider | None = None
+) -> CheckResult:
     """Check one account and record the outcome on it: project, quotas, or dead/forbidden."""
-    if account.provider != "antigravity":
-        return CheckResult(account.name, account.provider, "skipped", GEMINI_WEB_NOT_CHECKED)
+    if account.provider == "gemini_web":
+        return await _check_web(store, web, account)
     upstream = await repository.upstream_account(store, account.name)
     try:
         found = await client.check(upstream)

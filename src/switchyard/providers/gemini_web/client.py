@@ -174,6 +174,12 @@ class GeminiWebProvider:
         log.info("rotated the Gemini web cookies of %s", account.name)
         return rotated
 
+    async def check(self, account: UpstreamAccount) -> list[str]:
+        """Sign in with the account's cookies (the `/app` page and warm-up RPCs); the web models the
+        account may use. Raises the classified error: `AccountDead` for expired cookies."""
+        session = await self._session(account)
+        return sorted(model.model_name for model in session.client.list_models() or [])
+
     # -- clients -------------------------------------------------------------------------------
 
     async def _session(self, account: UpstreamAccount) -> _Session:
