@@ -87,3 +87,34 @@ def test_demo_lists_models_and_has_every_control_api(demo: tuple[str, str, str])
     accounts = httpx.get(f"{control}/gemini-web/_control/accounts").json()
     names = {a["name"] for a in (accounts if isinstance(accounts, list) else accounts.get("accounts", []))}
     assert {"gemini-web-1", "gemini-web-2"} <= names
+
+
+def test_demo_serves_both_chat_surfaces(demo: tuple[str, str, str]) -> None:
+    gateway, control, key = demo
+    headers = {"Authorization": f"Bearer {key}"}
+    web = httpx.post(
+        f"{gateway}/gemini_official/v1/chat/completions",
+        headers=headers,
+        json={"model": "gemini-3-pro", "messages": [{"role": "user", "content": "Hello from the demo test"}]},
+        timeout=60,
+    )
+    assert web.status_code == 200, web.text
+    assert "Hello from the demo test" in web.json()["choices"][0]["message"]["content"]
+    web_log = httpx.get(f"{control}/gemini-web/_control/requests").json()
+    assert {e["account"] for e in web_log if "StreamGenerate" in e["path"]} <= {
+        "gemini-web-1",
+        "gemini-web-2",
+    }
+    with httpx.stream(
+        "POST",
+        f"{gateway}/antigravity/v1/chat/completions",
+        headers=headers,
+        json={
+            "messages": [{"role": "user", "content": "What model are you?"}],
+            "model": "gemini-3-pro-low",
+            "stream": True,
+        },
+        timeout=60,
+    ) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert response.status_code == 200 and lines[-1] == "data: [DONE]"
