@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,11 @@ FLASH = "gemini-2.5-flash"
 GENERATE = "enerateContent"  # both :generateContent and :streamGenerateContent
 
 
-def generate(stack: Stack, key: str, model: str = FLASH, text: str = "hello", **extra: Any) -> httpx.Response:
+def generate(
+    stack: Stack, key: str, model: str = FLASH, text: str | None = None, **extra: Any
+) -> httpx.Response:
+    """One request; a fresh conversation each time unless `text` is given (stickiness keys on it)."""
+    text = text if text is not None else f"hello {uuid.uuid4().hex[:8]}"
     return httpx.post(
         f"{stack.gateway}/antigravity/v1beta/models/{model}:generateContent",
         headers={"x-goog-api-key": key},
