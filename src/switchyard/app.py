@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from switchyard import health
+from switchyard import admin, health
 from switchyard.config import Settings
 from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
 from switchyard.fetch import create_media_client
@@ -166,6 +166,8 @@ def create_app(
     app.include_router(openai_routes.build_router())
     app.include_router(webchat_routes.build_router())
     app.include_router(images_routes.build_router())
+    app.include_router(admin.build_router())
+    app.mount("/admin/static", admin.static_app(), name="admin-static")
     for path, mounted in (mounts or {}).items():
         app.mount(path, mounted)
     app.add_middleware(GatewayMiddleware, runtime=runtime)

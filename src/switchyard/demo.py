@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import shutil
 import sys
 import tempfile
@@ -32,9 +33,10 @@ DEMO_ACCOUNTS = 2
 DEMO_CLIENT_SECRET = "demo-client-secret"
 
 
-def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
+def demo_settings(host: str, port: int, data_dir: Path, admin_key: str) -> Settings:
     base = f"http://{host}:{port}/_emulator"
     return Settings(
+        admin_key=admin_key,
         host=host,
         port=port,
         data_dir=data_dir,
@@ -80,8 +82,8 @@ async def _seed(
         await store.close()
 
 
-def build_demo_app(host: str, port: int, data_dir: Path, api_key: str) -> FastAPI:
-    settings = demo_settings(host, port, data_dir)
+def build_demo_app(host: str, port: int, data_dir: Path, api_key: str, admin_key: str) -> FastAPI:
+    settings = demo_settings(host, port, data_dir, admin_key)
     oauth_app = google_oauth.create_app()
     cloudcode_app = cloudcode.create_app()
     web_app = gemini_web.create_app()
@@ -109,8 +111,9 @@ def build_demo_app(host: str, port: int, data_dir: Path, api_key: str) -> FastAP
 
 def run_demo(host: str, port: int, api_key: str | None) -> None:
     key = api_key or keys.generate_key()
+    admin_key = "sy-admin-" + secrets.token_urlsafe(24)
     data_dir = Path(tempfile.mkdtemp(prefix="switchyard-demo-"))
-    app = build_demo_app(host, port, data_dir, key)
+    app = build_demo_app(host, port, data_dir, key, admin_key)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", loop="uvloop", http="httptools")
     )
@@ -126,6 +129,7 @@ def run_demo(host: str, port: int, api_key: str | None) -> None:
             f"switchyard demo ready: gateway=http://{host}:{port} control=http://{host}:{port}/_emulator key={key}",
             flush=True,
         )
+        print(f"console: http://{host}:{port}/admin (admin key {admin_key})", file=sys.stderr, flush=True)
         await serving
 
     try:

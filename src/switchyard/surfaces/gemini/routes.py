@@ -46,8 +46,13 @@ def build_router() -> APIRouter:
         for method in METHODS:
             for separator in (":", "/"):
                 path = f"{PREFIX}/{version}/models/{{model}}{separator}{method}"
+                form = "colon" if separator == ":" else "slash"
                 router.add_api_route(
-                    path, _bind(handle, method), methods=["POST"], name=f"{version}{separator}{method}"
+                    path,
+                    _bind(handle, method),
+                    methods=["POST"],
+                    name=f"{version}_{method}_{form}",
+                    operation_id=f"antigravity_{version}_{method}_{form}",
                 )
     return router
 

@@ -1,0 +1,130 @@
+"""The JSON admin API under `/admin/api/`: keys and usage here, accounts in `api_accounts`.
+
+Every route needs the admin key (`Authorization: Bearer ...`) or the console's session cookie with
+its CSRF header (`deps.require_admin`). Routes are thin: parse, call the shared service, answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from switchyard.admin import usage_queries
+from switchyard.admin.actions import service_errors
+from switchyard.admin.api_accounts import build_accounts_router
+from switchyard.admin.deps import AdminRuntime, StoreDep, after_change, require_admin
+from switchyard.admin.schemas import (
+    KeyCreate,
+    KeyCreatedOut,
+    KeyLimitsIn,
+    KeyPublicOut,
+    RequestLogOut,
+    RequestRowOut,
+    SeriesOut,
+)
+from switchyard.admin.usage_queries import RequestFilters
+from switchyard.keys import service as keys
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No admin key, a wrong one, or an expired session."}
+}
+
+
+def build_api_router() -> APIRouter:
+    router = APIRouter(prefix="/admin/api", dependencies=[Depends(require_admin)], responses=UNAUTHORIZED)
+    router.include_router(_keys_router())
+    router.include_router(_usage_router())
+    router.include_router(build_accounts_router())
+    return router
+
+
+def _keys_router() -> APIRouter:
+    router = APIRouter(prefix="/keys", tags=["admin: keys"])
+
+    @router.get("", response_model=list[KeyPublicOut], summary="List keys with usage against their quotas")
+    async def list_keys(store: StoreDep) -> list[KeyPublicOut]:
+        return [KeyPublicOut.model_validate(key.to_json()) for key in await keys.list_keys(store)]
+
+    @router.post("", response_model=KeyCreatedOut, status_code=201, summary="Create a key (shown once)")
+    async def create_key(body: KeyCreate, store: StoreDep, runtime: AdminRuntime) -> KeyCreatedOut:
+        with service_errors():
+            key, secret = await keys.create_key(store, body.name, body.to_limits(), key=body.key or None)
+        after_change(runtime)
+        return KeyCreatedOut.model_validate({**key.to_json(), "key": secret})
+
+    @router.get("/{name}", response_model=KeyPublicOut, summary="One key with its usage")
+    async def get_key(name: str, store: StoreDep) -> KeyPublicOut:
+        with service_errors():
+            return KeyPublicOut.model_validate((await keys.get_key(store, name)).to_json())
+
+    @router.put("/{name}/limits", response_model=KeyPublicOut, summary="Replace a key's limits")
+    async def update_limits(
+        name: str, body: KeyLimitsIn, store: StoreDep, runtime: AdminRuntime
+    ) -> KeyPublicOut:
+        with service_errors():
+            await keys.update_limits(store, name, body.to_limits())
+            key = await keys.get_key(store, name)
+        after_change(runtime)
+        return KeyPublicOut.model_validate(key.to_json())
+
+    @router.post("/{name}/enable", response_model=KeyPublicOut, summary="Enable a key")
+    async def enable(name: str, store: StoreDep, runtime: AdminRuntime) -> KeyPublicOut:
+        return await _set_enabled(name, True, store, runtime)
+
+    @router.post("/{name}/disable", response_model=KeyPublicOut, summary="Disable a key (requests get 403)")
+    async def disable(name: str, store: StoreDep, runtime: AdminRuntime) -> KeyPublicOut:
+        return await _set_enabled(name, False, store, runtime)
+
+    @router.delete("/{name}", status_code=204, response_class=Response, summary="Delete a key")
+    async def delete(name: str, store: StoreDep, runtime: AdminRuntime) -> Response:
+        with service_errors():
+            await keys.delete_key(store, name)
+        after_change(runtime)
+        return Response(status_code=204)
+
+    return router
+
+
+async def _set_enabled(name: str, enabled: bool, store: StoreDep, runtime: AdminRuntime) -> KeyPublicOut:
+    with service_errors():
+        await keys.set_enabled(store, name, enabled)
+        key = await keys.get_key(store, name)
+    after_change(runtime)
+    return KeyPublicOut.model_validate(key.to_json())
+
+
+def _usage_router() -> APIRouter:
+    router = APIRouter(prefix="/usage", tags=["admin: usage"])
+
+    @router.get("/series", response_model=SeriesOut, summary="Requests, errors, tokens and TTFB over time")
+    async def series(
+        store: StoreDep,
+        range: Annotated[usage_queries.Range, Query(description="hour, day or week")] = "hour",
+        by: Annotated[
+            usage_queries.Dimension, Query(description="provider, model, key or account")
+        ] = "provider",
+    ) -> SeriesOut:
+        with service_errors():
+            return SeriesOut.model_validate((await usage_queries.usage_series(store, range, by)).to_json())
+
+    @router.get("/requests", response_model=RequestLogOut, summary="The recent request log (newest first)")
+    async def requests(
+        store: StoreDep,
+        key: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        status: Annotated[str | None, Query(description="ok, error, 2xx, 4xx, 5xx or a code")] = None,
+        limit: Annotated[int, Query(ge=1, le=usage_queries.RECENT_LIMIT_MAX)] = 100,
+        before_id: int | None = None,
+    ) -> RequestLogOut:
+        filters = RequestFilters(key=key, model=model, provider=provider, status=status)
+        with service_errors():
+            rows = await usage_queries.recent_requests(store, filters, limit=limit, before_id=before_id)
+        return RequestLogOut(
+            requests=[RequestRowOut.model_validate(row, from_attributes=True) for row in rows],
+            next_before_id=rows[-1].id if len(rows) == limit else None,
+        )
+
+    return router

@@ -1,0 +1,247 @@
+"""Wire models of the admin API, named by role (`KeyCreate`, `KeyPublicOut`). They document the
+OpenAPI schema; none of the `...Out` models has a field that could carry a secret."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchyard.keys.limits import parse_expiry, parse_quota
+from switchyard.keys.service import KeyLimits
+
+
+class KeyLimitsIn(BaseModel):
+    """Limits in the CLI's syntax: `expires` `30d`/`2026-12-31`, quotas `1000/day`; absent = unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires: str | None = Field(None, examples=["30d"])
+    models: list[str] | None = Field(None, examples=[["gemini-*"]])
+    rpm: int | None = Field(None, ge=1)
+    max_concurrent: int | None = Field(None, ge=1)
+    quota_requests: str | None = Field(None, examples=["1000/day"])
+    quota_tokens: str | None = Field(None, examples=["2000000/month"])
+
+    def to_limits(self) -> KeyLimits:
+        """Raises ValueError with the CLI's wording for an unreadable expiry or quota."""
+        return KeyLimits(
+            expires_at=parse_expiry(self.expires) if self.expires and self.expires.strip() else None,
+            models=[m.strip() for m in self.models if m.strip()] or None if self.models else None,
+            rpm=self.rpm,
+            max_concurrent=self.max_concurrent,
+            quota_requests=parse_quota(self.quota_requests) if self.quota_requests else None,
+            quota_tokens=parse_quota(self.quota_tokens) if self.quota_tokens else None,
+        )
+
+
+class KeyCreate(KeyLimitsIn):
+    name: str = Field(min_length=1, max_length=200)
+    key: str | None = Field(
+        None, description="Choose the key yourself (16+ characters); generated otherwise."
+    )
+
+
+class KeyLimitsOut(BaseModel):
+    expires_at: float | None
+    models: list[str] | None
+    rpm: int | None
+    max_concurrent: int | None
+    quota_requests: str | None
+    quota_tokens: str | None
+
+
+class KeyUsageOut(BaseModel):
+    requests_total: int
+    requests_in_period: int | None
+    tokens_total: int
+    tokens_in_period: int | None
+
+
+class KeyPublicOut(BaseModel):
+    id: int
+    name: str
+    fingerprint: str = Field(description="The last four characters, to recognise the key.")
+    enabled: bool
+    expired: bool
+    created_at: float
+    last_used_at: float | None
+    limits: KeyLimitsOut
+    usage: KeyUsageOut
+
+
+class KeyCreatedOut(KeyPublicOut):
+    key: str = Field(description="The key itself: shown this once, only its hash is stored.")
+
+
+class ModelStateOut(BaseModel):
+    model: str = Field(description="The model family (quota and cooldowns are per family).")
+    cooldown_until: float | None
+    cooldown_reason: str | None
+    quota_remaining: float | None = Field(description="Fraction 0..1 of the family's quota left.")
+    quota_reset_at: float | None
+    last_error: str | None
+    requests: int
+    tokens: int
+
+
+class AccountOut(BaseModel):
+    id: int
+    provider: str
+    name: str
+    state: str = Field(description="active, disabled, dead or forbidden.")
+    secret_fingerprint: str
+    enabled: bool
+    status: str
+    status_reason: str | None
+    status_url: str | None
+    project_id: str | None
+    email: str | None
+    proxy: str | None = Field(description="The proxy URL with its password masked.")
+    created_at: float
+    last_used_at: float | None
+    last_error: str | None
+    models: list[ModelStateOut]
+
+
+class AntigravityAccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1)
+    project_id: str | None = None
+    name: str | None = None
+    proxy: str | None = None
+    check: bool = Field(True, description="Verify it upstream right away (finds the project and quotas).")
+
+
+class GeminiWebAccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    psid: str = Field(min_length=1, description="The __Secure-1PSID cookie.")
+    psidts: str | None = Field(None, description="The __Secure-1PSIDTS cookie, if the browser has one.")
+    name: str | None = None
+    proxy: str | None = None
+
+
+class FamilyQuotaOut(BaseModel):
+    family: str
+    remaining_fraction: float
+    reset_at: float | None
+
+
+class CheckResultOut(BaseModel):
+    name: str
+    provider: str
+    outcome: Literal["ok", "error", "dead", "forbidden", "skipped"]
+    message: str
+    project_id: str | None
+    project_discovered: bool
+    tier_id: str | None
+    token_expires_at: float | None
+    quotas: list[FamilyQuotaOut]
+
+
+class AccountAdded(BaseModel):
+    account: AccountOut
+    check: CheckResultOut | None = None
+
+
+class CheckRequest(BaseModel):
+    names: list[str] = Field(default_factory=list, description="Accounts to check; empty for all.")
+
+
+class ImportedOut(BaseModel):
+    name: str
+    provider: str
+    source: str
+    secret_fingerprint: str
+    email: str | None
+    project_id: str | None
+
+
+class SkippedOut(BaseModel):
+    source: str
+    reason: str
+    email: str | None
+
+
+class ImportReportOut(BaseModel):
+    imported: list[ImportedOut]
+    skipped: list[SkippedOut]
+
+
+class LoginStart(BaseModel):
+    redirect_uri: str | None = Field(
+        None, description="Where Google sends the browser back; default: this gateway's console callback."
+    )
+    name: str | None = Field(None, description="Log an existing account in again (its email is preselected).")
+
+
+class LoginStarted(BaseModel):
+    auth_url: str
+    redirect_uri: str
+    state: str = Field(description="Send it back with the callback; it ties the callback to this start.")
+
+
+class LoginFinish(BaseModel):
+    callback_url: str = Field(description="The address Google redirected to (or just its query string).")
+    state: str
+    redirect_uri: str
+    name: str | None = None
+    proxy: str | None = None
+
+
+class LoginFinished(BaseModel):
+    account: AccountOut
+    created: bool
+    check: CheckResultOut | None
+
+
+class TotalsOut(BaseModel):
+    requests: int
+    errors: int
+    tokens: int
+    avg_latency_ms: float | None
+    avg_ttfb_ms: float | None
+
+
+class SeriesOut(BaseModel):
+    range: str
+    by: str
+    start: float
+    bucket_s: int
+    buckets: int
+    groups: list[str]
+    requests: dict[str, list[int]]
+    errors: dict[str, list[int]]
+    tokens: dict[str, list[int]]
+    ttfb_ms: dict[str, list[float | None]]
+    totals: TotalsOut
+
+
+class RequestRowOut(BaseModel):
+    id: int
+    created_at: float
+    request_id: str
+    key_name: str | None
+    surface: str
+    provider: str
+    model: str | None
+    account: str | None
+    status: int
+    error_class: str | None
+    stream: bool
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    latency_ms: float
+    ttfb_ms: float | None
+
+
+class RequestLogOut(BaseModel):
+    requests: list[RequestRowOut]
+    next_before_id: int | None = Field(description="Pass as before_id for the next (older) page.")
+
+
+def account_out(data: dict[str, Any], state: str) -> AccountOut:
+    return AccountOut.model_validate({**data, "state": state})
