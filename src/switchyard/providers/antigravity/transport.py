@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import orjson
+from socksio import ProtocolError as SocksProtocolError
 
 from switchyard.config import Settings
 from switchyard.errors import (
@@ -101,7 +102,7 @@ async def open_on_hosts(
         request = http.build_request("POST", url, content=body, headers=headers)
         try:
             response = await http.send(request, stream=True)
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, SocksProtocolError) as exc:  # a SOCKS proxy answering garbage
             log.info("Antigravity host %s failed (%s); trying the next host", base_url, type(exc).__name__)
             last_error = UpstreamTransient(f"Antigravity upstream unreachable ({type(exc).__name__})")
             continue
