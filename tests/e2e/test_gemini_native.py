@@ -198,3 +198,21 @@ def test_turns_of_one_conversation_stay_on_one_account(stack: Stack) -> None:
         first = call["body"]["request"]["contents"][0]["parts"][0]["text"]
         by_topic.setdefault(first, set()).add(call["account"])
     assert len(by_topic) == 3 and all(len(accounts) == 1 for accounts in by_topic.values()), by_topic
+
+
+@pytest.mark.parametrize("include", [None, True])
+def test_thought_parts_only_when_the_client_asks(stack: Stack, include: bool | None) -> None:
+    key = stack.create_key()
+    body: dict[str, object] = {"contents": [{"parts": [{"text": "Think about tides"}]}]}
+    if include is not None:
+        body["generationConfig"] = {"thinkingConfig": {"includeThoughts": include}}
+    response = httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/gemini-3-pro-high:generateContent",
+        headers={"x-goog-api-key": key},
+        json=body,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    parts = response.json()["candidates"][0]["content"]["parts"]
+    assert any(p.get("thought") for p in parts) is bool(include)
+    assert any(p.get("text") and not p.get("thought") for p in parts)

@@ -180,12 +180,13 @@ class AntigravityClient:
         request: Mapping[str, Any],
         request_type: str | None,
         session_id: str | None,
+        show_thoughts: bool = True,
     ) -> dict[str, Any]:
         spec = resolve_model(model)
         return build_envelope(
             project=await self._project(account),
             upstream_model=spec.upstream_id,
-            request=apply_model_config(request, spec),
+            request=apply_model_config(request, spec, show_thoughts=show_thoughts),
             request_type=request_type or spec.request_type,
             session_id=session_id,
         )
@@ -198,12 +199,13 @@ class AntigravityClient:
         *,
         request_type: str | None = None,
         session_id: str | None = None,
+        show_thoughts: bool = True,
     ) -> dict[str, Any]:
         """One non-stream generation; the unwrapped `GenerateContentResponse`.
 
         `model` is the public id; `request_type` defaults to the model's (`image_gen` for image models).
         """
-        envelope = await self._envelope(account, model, request, request_type, session_id)
+        envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
         payload = await self._post_json(account, GENERATE_PATH, envelope)
         inner = unwrap_response(payload)
         if inner is None:
@@ -218,6 +220,7 @@ class AntigravityClient:
         *,
         request_type: str | None = None,
         session_id: str | None = None,
+        show_thoughts: bool = True,
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield each unwrapped `GenerateContentResponse` event as the upstream sends it.
 
@@ -225,7 +228,7 @@ class AntigravityClient:
         another account); a break after it is `StreamInterrupted`. Closing the iterator (`aclose`,
         or cancelling the consumer) closes the upstream response.
         """
-        envelope = await self._envelope(account, model, request, request_type, session_id)
+        envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
         response = await self._open(account, STREAM_PATH, envelope, stream=True)
         async with aclosing(iter_events(response)) as events:
             async for event in events:

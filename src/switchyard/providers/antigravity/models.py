@@ -206,8 +206,13 @@ _SNAKE_TO_CAMEL = {
 }
 
 
-def apply_model_config(request: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
+def apply_model_config(
+    request: Mapping[str, Any], spec: ModelSpec, *, show_thoughts: bool = True
+) -> dict[str, Any]:
     """A copy of `request` with the model's thinking config merged in; the caller's keys win.
+
+    `show_thoughts=False` leaves `includeThoughts` to the caller, as the public Gemini API does
+    (thought parts only when asked); the OpenAI surface shows them as `reasoning_content`.
 
     Only `generationConfig` and `thinkingConfig` are copied (never `contents`, which can hold
     megabytes of base64). A default budget that does not fit under the caller's `maxOutputTokens`
@@ -223,7 +228,12 @@ def apply_model_config(request: Mapping[str, Any], spec: ModelSpec) -> dict[str,
         for key, value in (generation.pop("thinking_config", None) or {}).items()
     }
     caller_thinking.update(generation.get("thinkingConfig") or {})
-    thinking = {**copy.deepcopy(dict(spec.thinking)), **caller_thinking}
+    defaults = copy.deepcopy(dict(spec.thinking))
+    if not show_thoughts:
+        defaults.pop("includeThoughts", None)
+        if not defaults and not caller_thinking:
+            return result
+    thinking = {**defaults, **caller_thinking}
     caller_budget = "thinkingBudget" in caller_thinking
     if not caller_budget and not _fit_budget(thinking, generation.get("maxOutputTokens"), spec.family):
         generation.pop("thinkingConfig", None)

@@ -43,7 +43,7 @@ async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: d
         runtime.pool,
         ctx,
         family,
-        lambda account: client.generate(account, model, request),
+        lambda account: client.generate(account, model, request, show_thoughts=False),
         session=_session(ctx, request),
     )
     usage = usage_of(answer)
@@ -71,7 +71,7 @@ async def stream(
         runtime.pool,
         ctx,
         family,
-        lambda account: client.stream(account, model, request),
+        lambda account: client.stream(account, model, request, show_thoughts=False),
         session=_session(ctx, request),
     )
     body = _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest)
