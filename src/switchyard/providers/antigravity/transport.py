@@ -11,11 +11,14 @@ starts again from the first host.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
+from httpcore._async.interfaces import AsyncConnectionInterface
 from socksio import ProtocolError as SocksProtocolError
 
 from switchyard.config import Settings
@@ -61,20 +64,115 @@ class HttpClients:
                 "the account's proxy URL is not usable: it must start with http://, https:// or socks5://",
                 reason="invalid proxy URL",
             )
-        read_timeout = self._settings.antigravity_request_timeout_s
-        return httpx.AsyncClient(
-            http2=True,
-            proxy=proxy_url,
-            timeout=httpx.Timeout(read_timeout, connect=min(CONNECT_TIMEOUT_S, read_timeout)),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60),
-            follow_redirects=False,
-        )
+        return build_http_client(proxy_url, self._settings.antigravity_request_timeout_s)
 
     async def aclose(self) -> None:
         """Close every pooled client (the gateway's shutdown)."""
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+UPSTREAM_LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=60)
+"""Each open stream holds a connection over HTTP/1.1 (one stream each over HTTP/2, 100 a connection),
+so the cap is set by how many streams the gateway should carry at once, not by politeness."""
+
+
+def build_http_client(proxy_url: str | None, read_timeout_s: float) -> httpx.AsyncClient:
+    """The upstream client: HTTP/2, pooled; the direct one on `_LeanConnectionPool`."""
+    timeout = httpx.Timeout(read_timeout_s, connect=min(CONNECT_TIMEOUT_S, read_timeout_s))
+    transport = None if proxy_url is not None else _LeanTransport(http2=True, limits=UPSTREAM_LIMITS)
+    return httpx.AsyncClient(
+        http2=True,
+        proxy=proxy_url,
+        transport=transport,
+        timeout=timeout,
+        limits=UPSTREAM_LIMITS,
+        follow_redirects=False,
+    )
+
+
+class _LeanConnectionPool(httpcore.AsyncConnectionPool):
+    """httpcore's pool with its bookkeeping made linear, and idle sockets checked only when used.
+
+    httpcore 1.0's `_assign_requests_to_connections` runs on every request start and end. It asks
+    every idle connection whether its socket became readable (a `select` through anyio's attribute
+    machinery, per idle connection, per call), and for each idle connection counts *all*
+    connections again (quadratic). With 64 requests in flight that was 40 % of the gateway's CPU
+    (py-spy; docs/benchmarks.md). Here one pass drops closed connections and keeps at most
+    `max_keepalive_connections` idle ones; an idle connection's expiry (time, or the server having
+    closed it) is checked when it is about to be reused, newest first, and every connection is
+    swept at most once per `SWEEP_INTERVAL_S`, so dead idle sockets do not linger.
+    """
+
+    SWEEP_INTERVAL_S = 1.0
+    _next_sweep = 0.0
+
+    def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
+        closing: list[AsyncConnectionInterface] = []
+        kept: list[AsyncConnectionInterface] = []
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + self.SWEEP_INTERVAL_S
+        idle = 0
+        for connection in self._connections:
+            if connection.is_closed():
+                continue
+            if connection.is_idle():
+                if idle >= self._max_keepalive_connections or (sweep and connection.has_expired()):
+                    closing.append(connection)
+                    continue
+                idle += 1
+            kept.append(connection)
+        self._connections = kept
+        for pool_request in self._requests:
+            if pool_request.is_queued():
+                chosen = self._connection_for(pool_request.request.url.origin, kept, closing)
+                if chosen is not None:
+                    pool_request.assign_to_connection(chosen)
+        return closing
+
+    def _connection_for(
+        self,
+        origin: httpcore.Origin,
+        kept: list[AsyncConnectionInterface],
+        closing: list[AsyncConnectionInterface],
+    ) -> AsyncConnectionInterface | None:
+        """A live available connection (newest first), a new one, or None (the request waits)."""
+        for index in range(len(kept) - 1, -1, -1):
+            connection = kept[index]
+            if not (connection.can_handle_request(origin) and connection.is_available()):
+                continue
+            if connection.is_idle() and connection.has_expired():
+                del kept[index]
+                closing.append(connection)
+                continue
+            return connection
+        if len(kept) >= self._max_connections:
+            spare = next((c for c in kept if c.is_idle()), None)
+            if spare is None:
+                return None
+            kept.remove(spare)
+            closing.append(spare)
+        connection = self.create_connection(origin)
+        kept.append(connection)
+        return connection
+
+
+class _LeanTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on `_LeanConnectionPool` (direct connections only; proxies keep httpx's)."""
+
+    def __init__(self, *, http2: bool, limits: httpx.Limits) -> None:
+        super().__init__(http2=http2, limits=limits)
+        self._pool = _LeanConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=http2,
+        )
 
 
 def moves_to_next_host(error: UpstreamError) -> bool:

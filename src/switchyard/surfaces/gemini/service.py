@@ -7,7 +7,8 @@ event is written as it arrives, and a failure becomes an error event in the stre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -23,9 +24,12 @@ from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.gemini.protocol import usage_of
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.sse import KEEPALIVE, with_keepalive
+from switchyard.surfaces.sse import KEEPALIVE, keepalive_batches
 
 PROVIDER = "antigravity"
+_SSE_PREFIX = b"data: "
+_SSE_END = b"\r\n\r\n"
+_ARRAY_SEPARATOR = b",\r\n"
 
 
 def _session(ctx: RequestContext, request: dict[str, Any]) -> str | None:
@@ -79,20 +83,25 @@ async def stream(
     return StreamingResponse(body, media_type=media_type, headers={"cache-control": "no-cache"})
 
 
-async def _events(
+async def _event_batches(
     runtime: Runtime, ctx: RequestContext, first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
-) -> AsyncIterator[bytes | None]:
-    """The serialized events (None for a keepalive), recording usage as it goes by."""
+) -> AsyncGenerator[list[bytes] | None, None]:
+    """The serialized events, in batches of what has arrived (None for a keepalive), recording
+    usage as it goes by. Always closes `rest`."""
     usage = usage_of(first)
-    yield orjson.dumps(first)
-    async for event in with_keepalive(rest, runtime.settings.keepalive_interval_s):
-        if event is None:
-            yield None
-            continue
-        found = usage_of(event)
-        if found:
-            usage = found
-        yield orjson.dumps(event)
+    yield [orjson.dumps(first)]
+    async with aclosing(keepalive_batches(rest, runtime.settings.keepalive_interval_s)) as batches:
+        async for batch in batches:
+            if batch is None:
+                yield None
+                continue
+            serialized = []
+            for event in batch:
+                found = usage_of(event)
+                if found:
+                    usage = found
+                serialized.append(orjson.dumps(event))
+            yield serialized
     if usage:
         ctx.set_usage(*usage)
 
@@ -100,13 +109,20 @@ async def _events(
 async def _sse_body(
     runtime: Runtime, ctx: RequestContext, first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
 ) -> AsyncIterator[bytes]:
+    """One write per batch: the frames of every event that arrived together, joined."""
     runtime.metrics.open_streams.inc()
     try:
-        async for data in _events(runtime, ctx, first, rest):
-            yield KEEPALIVE if data is None else b"data: " + data + b"\r\n\r\n"
+        async with aclosing(_event_batches(runtime, ctx, first, rest)) as batches:
+            async for batch in batches:
+                if batch is None:
+                    yield KEEPALIVE
+                elif len(batch) == 1:
+                    yield _SSE_PREFIX + batch[0] + _SSE_END
+                else:
+                    yield _SSE_END.join([_SSE_PREFIX + data for data in batch]) + _SSE_END
     except SwitchyardError as error:
         ctx.error_class = str(getattr(error, "error_class", "")) or None
-        yield b"data: " + error_body(error, "google") + b"\r\n\r\n"
+        yield _SSE_PREFIX + error_body(error, "google") + _SSE_END
     finally:
         runtime.metrics.open_streams.dec()
 
@@ -118,12 +134,13 @@ async def _array_body(
     runtime.metrics.open_streams.inc()
     separator = b"["
     try:
-        async for data in _events(runtime, ctx, first, rest):
-            if data is None:
-                yield b" "  # whitespace between array elements keeps the connection alive
-                continue
-            yield separator + data
-            separator = b",\r\n"
+        async with aclosing(_event_batches(runtime, ctx, first, rest)) as batches:
+            async for batch in batches:
+                if batch is None:
+                    yield b" "  # whitespace between array elements keeps the connection alive
+                    continue
+                yield separator + _ARRAY_SEPARATOR.join(batch)
+                separator = _ARRAY_SEPARATOR
     except SwitchyardError as error:
         ctx.error_class = str(getattr(error, "error_class", "")) or None
         yield separator + error_body(error, "google")

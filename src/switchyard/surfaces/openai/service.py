@@ -10,7 +10,6 @@ reason or with nothing but thoughts — becomes an error event, never a clean st
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,21 +18,19 @@ import anyio
 from starlette.responses import Response, StreamingResponse
 
 from switchyard.errors import InternalError, SwitchyardError
-from switchyard.fetch import fetch_media
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
 from switchyard.providers.antigravity import AntigravityClient, model_profile, resolve_model
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
+from switchyard.surfaces.media import fetch_all_media
 from switchyard.surfaces.openai.images import Ratio, crop_event_images
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.sse import KEEPALIVE, with_keepalive
+from switchyard.surfaces.sse import KEEPALIVE, keepalive_batches
 from switchyard.translate import (
-    Media,
     OpenAIChatStream,
     image_crop_ratio,
-    media_urls,
     to_gemini_request,
 )
 
@@ -63,40 +60,6 @@ async def chat(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> R
     if body.get("stream"):
         return await call.stream()
     return await call.complete()
-
-
-async def fetch_all_media(runtime: Runtime, body: dict[str, Any]) -> dict[str, Media]:
-    """Download every http(s) media URL of the request at once; the first refusal fails the request
-    and cancels the other downloads."""
-    urls = media_urls(body)
-    if not urls:
-        return {}
-    client, settings = runtime.media_client, runtime.settings
-    if client is None:
-        raise RuntimeError("the media client is not ready")
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = {
-                url: group.create_task(
-                    fetch_media(
-                        url,
-                        client=client,
-                        max_bytes=settings.media_max_bytes,
-                        timeout_s=settings.media_fetch_timeout_s,
-                        allow_hosts=settings.media_allow_hosts,
-                        param="messages",
-                    )
-                )
-                for url in urls
-            }
-    except BaseExceptionGroup as failures:
-        raise _first_leaf(failures) from None
-    return {url: task.result() for url, task in tasks.items()}
-
-
-def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 class _Call:
@@ -158,19 +121,26 @@ class _Call:
         """The SSE body. A client that goes away cancels this generator; `finally` then closes the
         upstream stream (shielded, since the cancelled scope would otherwise cancel the cleanup too)."""
         self.runtime.metrics.open_streams.inc()
-        events = with_keepalive(rest, self.runtime.settings.keepalive_interval_s)
+        events = keepalive_batches(rest, self.runtime.settings.keepalive_interval_s)
         try:
-            for frame in head:
-                yield frame
-            async for event in events:
-                if event is None:
+            if head:
+                yield b"".join(head)
+            async for batch in events:
+                if batch is None:
                     yield KEEPALIVE
                     continue
-                frames = self.state.feed(event) if self.crop is None else await self._frames(event)
-                for frame in frames:
-                    yield frame
-            for frame in self.state.finish():
-                yield frame
+                # The frames of every event that arrived together go out in one write.
+                frames: list[bytes] = []
+                try:
+                    for event in batch:
+                        frames += self.state.feed(event) if self.crop is None else await self._frames(event)
+                except Exception:
+                    if frames:
+                        yield b"".join(frames)
+                    raise
+                if frames:
+                    yield b"".join(frames)
+            yield b"".join(self.state.finish())
         except SwitchyardError as error:
             self.ctx.error_class = str(getattr(error, "error_class", "")) or None
             yield _error_frame(error)

@@ -3,13 +3,11 @@ media delivery (signed URLs or data URLs) and downloading the request's media UR
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Iterable
 from typing import Any
 
 from switchyard.errors import InvalidRequest, NotFound
-from switchyard.fetch import fetch_media
 from switchyard.providers.gemini_web.client import GeminiWebProvider
 from switchyard.providers.gemini_web.models import (
     DEPRECATED,
@@ -19,7 +17,6 @@ from switchyard.providers.gemini_web.models import (
     parse_model,
 )
 from switchyard.runtime import Runtime
-from switchyard.translate import Media, media_urls
 
 PROVIDER = "gemini_web"
 SURFACE_PREFIX = "/gemini_official"
@@ -75,25 +72,3 @@ def deliver_media(events: Iterable[dict[str, Any]], runtime: Runtime, base_url: 
                 parts[index] = {
                     "text": f"\n\n![{label}]({url})\n" if label == "image" else f"\n\n[{label}]({url})\n"
                 }
-
-
-async def fetch_request_media(runtime: Runtime, body: dict[str, Any]) -> dict[str, Media]:
-    """Download the request's http(s) media URLs (SSRF-safe); data URLs need no download."""
-    urls = media_urls(body)
-    if not urls:
-        return {}
-    settings, client = runtime.settings, provider(runtime).media_client
-    results = await asyncio.gather(
-        *(
-            fetch_media(
-                url,
-                client=client,
-                max_bytes=settings.media_max_bytes,
-                timeout_s=settings.media_fetch_timeout_s,
-                allow_hosts=settings.media_allow_hosts,
-                param="messages",
-            )
-            for url in urls
-        )
-    )
-    return dict(zip(urls, results, strict=True))

@@ -31,11 +31,12 @@ from switchyard.providers.gemini_web.prompt import flatten
 from switchyard.providers.gemini_web.tools import tool_offer
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
+from switchyard.surfaces.media import fetch_all_media
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
 from switchyard.surfaces.sse import KEEPALIVE, with_keepalive
 from switchyard.surfaces.webchat import conversations
-from switchyard.surfaces.webchat.common import deliver_media, fetch_request_media, model_headers, provider
+from switchyard.surfaces.webchat.common import deliver_media, model_headers, provider
 from switchyard.translate import OpenAIChatStream
 from switchyard.translate.profile import ModelProfile
 
@@ -72,7 +73,7 @@ async def chat(
 async def _plan(runtime: Runtime, ctx: RequestContext, body: dict[str, Any], model: WebModel) -> _Plan:
     messages: list[Any] = body["messages"]
     offer = tool_offer(body)
-    media = await fetch_request_media(runtime, body)
+    media = await fetch_all_media(runtime, body)
     full = flatten(messages, offer=offer, media=media)
     if full.files and not model.accepts_files:
         raise InvalidRequest(
