@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 import httpx
+import pytest
 from bench import floor, loadgen, payloads, procstat
 from bench.payloads import Credentials, request_spec
 
@@ -17,30 +18,60 @@ ACCOUNT = "antigravity-1"
 
 
 def test_bench_modules_import() -> None:
-    for name in ("bench.run", "bench.scenarios", "bench.processes", "bench.results"):
+    for name in (
+        "bench.run",
+        "bench.scenarios",
+        "bench.processes",
+        "bench.results",
+        "bench.compare",
+        "bench.compare_gateway",
+        "bench.gateway_raw",
+    ):
         importlib.import_module(name)
     assert loadgen.percentiles([3.0, 1.0, 2.0])["p50"] == 2.0
     assert procstat.cpu_seconds(__import__("os").getpid()) > 0
 
 
-def test_floor_relays_unary_and_stream_to_the_emulator() -> None:
+@pytest.mark.parametrize(
+    ("client", "server"),
+    [
+        ("httpx", "starlette"),
+        ("aiohttp", "starlette"),
+        ("raw", "starlette"),
+        ("httpx-raw", "starlette"),
+        ("raw", "asgi"),
+    ],
+)
+def test_floor_relays_unary_and_stream_to_the_emulator(client: str, server: str) -> None:
+    if client == "aiohttp":
+        pytest.importorskip("aiohttp")  # the optional `bench` extra
     token = issue_access_token(ACCOUNT, f"{ACCOUNT}@example.com", 600)
-    with serve(create_cloudcode()) as cloudcode, serve(floor.create_app(cloudcode)) as relay:
-        project = httpx.post(
-            f"{cloudcode}/v1internal:loadCodeAssist",
-            json={"metadata": {"ideType": "ANTIGRAVITY"}},
-            headers={"authorization": f"Bearer {token}"},
-        ).json()["cloudaicompanionProject"]
-        creds = Credentials(client_key="unused", access_token=token, project=str(project))
-        httpx.post(
-            f"{cloudcode}/_control/settings", json={"events_per_stream": 5, "bytes_per_event": 16}
-        ).raise_for_status()
-        for stream in (False, True):
-            spec = request_spec("floor", creds, stream=stream)
-            reply = httpx.post(relay + spec["path"], headers=spec["headers"], content=spec["body"])
-            assert reply.status_code == 200, reply.text
-            if stream:
-                assert reply.text.count("data:") == 5
-            else:
-                assert reply.json()["response"]["candidates"]
+    with serve(create_cloudcode()) as cloudcode:
+        app = (
+            floor.create_asgi_app(cloudcode, client=client)
+            if server == "asgi"
+            else floor.create_app(cloudcode, client=client)
+        )
+        with serve(app) as relay:
+            _relay_unary_and_stream(cloudcode, relay, token)
     assert payloads.TARGETS == ("direct", "floor", "gemini", "openai")
+
+
+def _relay_unary_and_stream(cloudcode: str, relay: str, token: str) -> None:
+    project = httpx.post(
+        f"{cloudcode}/v1internal:loadCodeAssist",
+        json={"metadata": {"ideType": "ANTIGRAVITY"}},
+        headers={"authorization": f"Bearer {token}"},
+    ).json()["cloudaicompanionProject"]
+    creds = Credentials(client_key="unused", access_token=token, project=str(project))
+    httpx.post(
+        f"{cloudcode}/_control/settings", json={"events_per_stream": 5, "bytes_per_event": 16}
+    ).raise_for_status()
+    for stream in (False, True):
+        spec = request_spec("floor", creds, stream=stream)
+        reply = httpx.post(relay + spec["path"], headers=spec["headers"], content=spec["body"])
+        assert reply.status_code == 200, reply.text
+        if stream:
+            assert reply.text.count("data:") == 5
+        else:
+            assert reply.json()["response"]["candidates"]
