@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     gemini_web_poll_interval_s: float = 10.0
     media_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     media_max_bytes: int = 50 * 1024 * 1024
+    max_request_bytes: int = 100 * 1024 * 1024
+    """Largest request body accepted (base64 media included); larger ones get 413."""
     media_fetch_timeout_s: float = 30.0
 
     pool_strategy: Literal["round-robin", "least-used", "quota-aware"] = "quota-aware"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import httpcore
@@ -180,6 +180,24 @@ def moves_to_next_host(error: UpstreamError) -> bool:
     return isinstance(error, UpstreamRateLimited | UpstreamCapacity)
 
 
+STREAMED_BODY_BYTES = 256 * 1024
+"""Bodies larger than this go out in slices: handing the socket one 20 MB buffer makes the event
+loop copy whatever the kernel did not take at once (docs/benchmarks.md, scenario 4)."""
+BODY_SLICE_BYTES = 64 * 1024
+
+
+def _body_stream(body: bytes) -> bytes | AsyncIterator[bytes]:
+    if len(body) <= STREAMED_BODY_BYTES:
+        return body
+
+    async def slices() -> AsyncIterator[bytes]:
+        view = memoryview(body)
+        for start in range(0, len(view), BODY_SLICE_BYTES):
+            yield view[start : start + BODY_SLICE_BYTES]  # type: ignore[misc]
+
+    return slices()
+
+
 async def open_on_hosts(
     http: httpx.AsyncClient,
     base_urls: Sequence[str],
@@ -197,7 +215,8 @@ async def open_on_hosts(
     last_error: UpstreamError | None = None
     for base_url in base_urls:
         url = base_url.rstrip("/") + path
-        request = http.build_request("POST", url, content=body, headers=headers)
+        sized = {**headers, "content-length": str(len(body))}  # no chunked encoding for sliced bodies
+        request = http.build_request("POST", url, content=_body_stream(body), headers=sized)
         try:
             response = await http.send(request, stream=True)
         except (httpx.TransportError, SocksProtocolError) as exc:  # a SOCKS proxy answering garbage

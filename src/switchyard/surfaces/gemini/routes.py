@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from switchyard.errors import InvalidRequest
+from switchyard.surfaces.body import read_body
 from switchyard.surfaces.deps import ClientKey, RuntimeDep, admit
 from switchyard.surfaces.gemini import service
 from switchyard.surfaces.gemini.protocol import to_canonical_request
@@ -17,8 +18,8 @@ VERSIONS = ("v1beta", "v1")
 METHODS = ("generateContent", "streamGenerateContent", "countTokens")
 
 
-async def _read_json(request: Request) -> object:
-    raw = await request.body()
+async def _read_json(request: Request, max_bytes: int) -> object:
+    raw = await read_body(request, max_bytes)
     if not raw:
         raise InvalidRequest("Invalid JSON payload received: the body is empty.")
     try:
@@ -34,7 +35,7 @@ def build_router() -> APIRouter:
         request: Request, model: str, method: str, key: ClientKey, runtime: RuntimeDep
     ) -> Response:
         model = model.removeprefix("models/")
-        body = to_canonical_request(await _read_json(request))
+        body = to_canonical_request(await _read_json(request, runtime.settings.max_request_bytes))
         ctx = await admit(request, key, surface="gemini", provider="antigravity", model=model)
         if method == "generateContent":
             return await service.generate(runtime, ctx, model, body)

@@ -17,7 +17,7 @@ from switchyard.errors import InvalidRequest
 MISSING_PARAMETER = "missing_required_parameter"
 
 
-def parse_chat_request(raw: bytes) -> dict[str, Any]:
+def parse_chat_request(raw: bytes | bytearray) -> dict[str, Any]:
     """The request body as a dict, or the 400 OpenAI would give for it."""
     if not raw.strip():
         raise InvalidRequest("We could not parse the JSON body of your request: the body is empty.")
