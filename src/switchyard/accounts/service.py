@@ -294,6 +294,15 @@ async def _select_accounts(store: Store, names: Sequence[str]) -> list[AccountPu
     return [by_name[name] for name in dict.fromkeys(names)]
 
 
+async def _mark_dead(store: Store, account: AccountPublic, exc: AccountDead) -> CheckResult:
+    """The credential can never work again without the operator: say so on the account."""
+    reason = exc.reason or exc.message
+    await repository.update_account(
+        store, account.name, status="dead", status_reason=reason, status_url=None, last_error=reason
+    )
+    return CheckResult(account.name, account.provider, "dead", reason)
+
+
 async def _check_web(store: Store, web: GeminiWebProvider | None, account: AccountPublic) -> CheckResult:
     """Sign in with the cookies; expired cookies mark the account dead with the reason."""
     if web is None:
@@ -302,11 +311,7 @@ async def _check_web(store: Store, web: GeminiWebProvider | None, account: Accou
     try:
         models = await web.check(upstream)
     except AccountDead as exc:
-        reason = exc.reason or exc.message
-        await repository.update_account(
-            store, account.name, status="dead", status_reason=reason, status_url=None, last_error=reason
-        )
-        return CheckResult(account.name, account.provider, "dead", reason)
+        return await _mark_dead(store, account, exc)
     except UpstreamError as exc:
         await repository.update_account(store, account.name, last_error=exc.message)
         return CheckResult(account.name, account.provider, "error", exc.message)
@@ -365,11 +370,7 @@ async def check_one(
     try:
         found = await client.check(upstream)
     except AccountDead as exc:
-        reason = exc.reason or exc.message
-        await repository.update_account(
-            store, account.name, status="dead", status_reason=reason, status_url=None, last_error=reason
-        )
-        return CheckResult(account.name, account.provider, "dead", reason)
+        return await _mark_dead(store, account, exc)
     except AccountForbidden as exc:
         await repository.update_account(
             store,
