@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchyard.ids import new_id
 from switchyard.keys.guard import KeyRecord, Lease
 from switchyard.runtime import Runtime
 from switchyard.usage import UsageRecord
@@ -63,7 +63,7 @@ class GatewayMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else new_id()
         ctx = RequestContext(request_id=request_id, started=time.perf_counter())
         scope.setdefault("state", {})["ctx"] = ctx
         id_header = (b"x-request-id", request_id.encode())

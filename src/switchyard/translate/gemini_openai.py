@@ -13,7 +13,6 @@ delta serialised by orjson, and a constant suffix: no chunk dict is built, nothi
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +21,7 @@ from typing import Any
 import orjson
 
 from switchyard.errors import StreamInterrupted
+from switchyard.ids import new_id
 from switchyard.translate.openai_tools import claude_placeholder_args, tool_name_map
 from switchyard.translate.profile import Family, ModelProfile
 from switchyard.translate.signatures import SignatureCache, SignedThought, encode_signature_in_id
@@ -62,7 +62,7 @@ class OpenAIChatStream:
     placeholder_args: Mapping[str, frozenset[str]] = field(default_factory=dict)
     signatures: SignatureCache | None = None
     created: int = field(default_factory=lambda: int(time.time()))
-    response_id: str = field(default_factory=lambda: "chatcmpl-" + uuid.uuid4().hex)
+    response_id: str = field(default_factory=lambda: "chatcmpl-" + new_id())
 
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
@@ -262,7 +262,7 @@ class OpenAIChatStream:
         strip = self.placeholder_args.get(name)
         if strip and isinstance(args, dict) and strip & args.keys():
             args = {key: value for key, value in args.items() if key not in strip}
-        base_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+        base_id = call.get("id") or f"call_{new_id()[8:]}"
         if not signature and self.family == "claude":
             signature = self._turn_signature  # Claude signs the thinking block that precedes its calls
         self._call_ids.append(base_id)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from switchyard.config import Settings
+from switchyard.ids import new_uuid
 
 INT63_MASK = 0x7FFF_FFFF_FFFF_FFFF
 ENVELOPE_USER_AGENT = "antigravity"
@@ -57,7 +57,7 @@ def stable_session_id(request: Mapping[str, Any]) -> str:
 
 def new_request_id(request_type: str) -> str:
     """A fresh `requestId` in the style CPA sends (`agent-<uuid>`); the upstream accepts any string."""
-    return f"{request_type}-{uuid.uuid4()}"
+    return f"{request_type}-{new_uuid()}"
 
 
 def build_envelope(

@@ -33,7 +33,6 @@ malformed call, reported as an error (as Gemini's own `MALFORMED_FUNCTION_CALL`)
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +40,7 @@ from typing import Any
 import orjson
 
 from switchyard.errors import InvalidRequest, StreamInterrupted
+from switchyard.ids import new_id
 
 FENCE_MARKERS = ("```tool_call", "```tool\\_call")
 _CALL_BLOCK = re.compile(r"```tool\\?_call[ \t]*\n?(.*?)```", re.DOTALL)
@@ -181,7 +181,7 @@ class ToolCallFilter:
         return {
             "name": payload["name"],
             "args": arguments if isinstance(arguments, dict) else {},
-            "id": f"call_{uuid.uuid4().hex[:24]}",
+            "id": f"call_{new_id()[8:]}",
         }
 
 
