@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from switchyard.cli.common import ConfigOption, console, settings_from
+from switchyard.gcpolicy import tune_gc
 from switchyard.logs import configure_logging
 
 EMULATOR_NAMES = ("oauth", "antigravity", "gemini-web")
@@ -48,8 +49,10 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"Switchyard listening on http://{settings.host}:{settings.port} (store: {_store_name(settings)})"
         )
+        app = create_app(settings)
+        tune_gc()  # after the imports and the app are built: they are what the collector should skip
         run_uvicorn(
-            create_app(settings),
+            app,
             settings.host,
             settings.port,
             grace_s=settings.shutdown_grace_s,
