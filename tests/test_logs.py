@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
 import pytest
 
-from switchyard.logs import JsonFormatter, RedactingFilter, redact
+from switchyard.logs import BufferedStreamHandler, JsonFormatter, RedactingFilter, redact
 
 SECRETS = [
     "sk-sy-abcdefghijklmnopqrstuvwx",
@@ -46,3 +47,41 @@ def test_log_records_and_tracebacks_are_redacted() -> None:
     assert "[REDACTED]" in output
     for secret in SECRETS[1:3]:
         assert secret not in output
+
+
+def test_buffered_handler_batches_info_lines_and_writes_warnings_at_once() -> None:
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval_s=60)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("switchyard.test-buffered")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("first")
+        logger.info("second")
+        assert stream.getvalue() == "", "informational lines wait for the next flush"
+        logger.warning("trouble")
+        assert stream.getvalue() == "INFO first\nINFO second\nWARNING trouble\n", "in order, at once"
+        logger.info("third")
+        handler.flush()
+        assert stream.getvalue().endswith("INFO third\n")
+        logger.info("fourth")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert stream.getvalue().endswith("INFO fourth\n"), "closing writes what is pending"
+
+
+def test_buffered_handler_flushes_on_its_own_within_the_interval() -> None:
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval_s=0.05)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        handler.handle(logging.makeLogRecord({"msg": "late line", "levelno": logging.INFO}))
+        deadline = time.monotonic() + 5
+        while "late line" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue() == "late line\n"
+    finally:
+        handler.close()
