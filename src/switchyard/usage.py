@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Dialect, Table, bindparam, insert, update
 
 from switchyard.store.db import Store
 from switchyard.store.tables import ClientKey, UsageEvent
@@ -40,6 +41,22 @@ class UsageRecord:
     reasoning_tokens: int
     latency_ms: float
     ttfb_ms: float | None
+
+
+_FIELDS = tuple(f.name for f in fields(UsageRecord))
+_INSERT = insert(cast(Table, UsageEvent.__table__)).values({name: bindparam(name) for name in _FIELDS})
+
+
+def _driver_insert(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """The INSERT in the driver's own SQL and parameter order (positional or named).
+
+    Rows go to the driver as plain tuples: SQLAlchemy's per-row parameter processing was most of
+    the cost of recording a request (docs/benchmarks.md). Every column here is a plain int,
+    float, str, bool or None, which both drivers bind natively.
+    """
+    compiled = _INSERT.compile(dialect=dialect)
+    order = tuple(compiled.positiontup or _FIELDS)
+    return compiled.string, order
 
 
 class UsageRecorder:
@@ -84,7 +101,13 @@ class UsageRecorder:
             if record.key_id is not None:
                 last_used[record.key_id] = max(last_used.get(record.key_id, 0.0), record.created_at)
         async with self._store.sessions() as session:
-            await session.execute(insert(UsageEvent), [asdict(record) for record in batch])
+            connection = await session.connection()
+            sql, order = _driver_insert(connection.dialect)
+            if connection.dialect.positional:
+                rows: list[Any] = [tuple([getattr(r, name) for name in order]) for r in batch]
+            else:
+                rows = [{name: getattr(r, name) for name in order} for r in batch]
+            await connection.exec_driver_sql(sql, rows)
             for key_id, moment in last_used.items():
                 await session.execute(
                     update(ClientKey).where(ClientKey.id == key_id).values(last_used_at=moment)

@@ -8,6 +8,7 @@ table the first time a key is seen in a period, so they survive restarts.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import hmac
 import time
@@ -88,6 +89,7 @@ class KeyGuard:
         self._cache_ttl_s = cache_ttl_s
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
         self._states: dict[int, _KeyState] = {}
+        self._loading: dict[str, asyncio.Future[KeyRecord | None]] = {}
 
     async def authenticate(self, presented: str | None) -> KeyRecord:
         if not presented:
@@ -109,10 +111,20 @@ class KeyGuard:
         return record
 
     async def _lookup(self, digest: str) -> KeyRecord | None:
+        """The key's record, cached for `cache_ttl_s`; concurrent misses share one query (when
+        an entry expires under load, every request in flight would otherwise query at once)."""
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and now - cached[0] < self._cache_ttl_s:
             return cached[1]
+        pending = self._loading.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(digest, now))
+            self._loading[digest] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(digest, None))
+        return await asyncio.shield(pending)
+
+    async def _load(self, digest: str, now: float) -> KeyRecord | None:
         async with self._store.sessions() as session:
             row = await session.scalar(select(ClientKey).where(ClientKey.key_hash == digest))
         record = (
