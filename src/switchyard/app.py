@@ -161,11 +161,8 @@ def create_app(
     app.state.runtime = runtime
     _install_error_handlers(app)
     app.include_router(health.build_router())
-    app.include_router(models.build_router())
-    app.include_router(gemini_routes.build_router())
-    app.include_router(openai_routes.build_router())
-    app.include_router(webchat_routes.build_router())
-    app.include_router(images_routes.build_router())
+    for client_routes in (models, gemini_routes, openai_routes, webchat_routes, images_routes):
+        app.router.routes.extend(client_routes.build_routes())
     app.include_router(admin.build_router())
     app.mount("/admin/static", admin.static_app(), name="admin-static")
     for path, mounted in (mounts or {}).items():

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from switchyard.errors import NotFound
-from switchyard.keys.guard import model_allowed
+from switchyard.keys.guard import KeyRecord, model_allowed
 from switchyard.providers.antigravity.models import ModelSpec, public_models
 from switchyard.providers.gemini_web.models import listed_models
-from switchyard.surfaces.deps import ClientKey, ContextDep, RuntimeDep
+from switchyard.runtime import Runtime
+from switchyard.surfaces.context import get_context
+from switchyard.surfaces.deps import authenticate, runtime_of
 from switchyard.surfaces.render import speaks_google
 from switchyard.surfaces.responses import json_response
 
@@ -63,70 +66,85 @@ def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any]:
     return page
 
 
-def build_router() -> APIRouter:
-    router = APIRouter()
+def _antigravity_listing(request: Request, key: KeyRecord, runtime: Runtime, google: bool) -> Response:
+    specs = [
+        s for s in _antigravity_specs(runtime) if model_allowed(key.limits.models, "antigravity", s.public_id)
+    ]
+    if google:
+        return json_response(_page([_google_entry(s) for s in specs], request))
+    return json_response(
+        {"object": "list", "data": [_openai_entry(s.public_id, "antigravity") for s in specs]}
+    )
 
-    def antigravity_listing(request: Request, key: ClientKey, runtime: RuntimeDep, google: bool) -> Response:
-        specs = [
-            s
-            for s in _antigravity_specs(runtime)
-            if model_allowed(key.limits.models, "antigravity", s.public_id)
-        ]
-        if google:
-            return json_response(_page([_google_entry(s) for s in specs], request))
-        return json_response(
-            {"object": "list", "data": [_openai_entry(s.public_id, "antigravity") for s in specs]}
-        )
 
-    def antigravity_one(model: str, key: ClientKey, runtime: RuntimeDep, google: bool) -> Response:
-        name = model.removeprefix("models/")
-        for spec in _antigravity_specs(runtime):
-            if spec.public_id == name and model_allowed(key.limits.models, "antigravity", name):
-                return json_response(_google_entry(spec) if google else _openai_entry(name, "antigravity"))
-        raise NotFound(
-            f"Model '{name}' does not exist or this key may not use it.",
-            param="model",
-            code="model_not_found",
-        )
+def _antigravity_one(model: str, key: KeyRecord, runtime: Runtime, google: bool) -> Response:
+    name = model.removeprefix("models/")
+    for spec in _antigravity_specs(runtime):
+        if spec.public_id == name and model_allowed(key.limits.models, "antigravity", name):
+            return json_response(_google_entry(spec) if google else _openai_entry(name, "antigravity"))
+    raise NotFound(
+        f"Model '{name}' does not exist or this key may not use it.",
+        param="model",
+        code="model_not_found",
+    )
 
-    @router.get("/antigravity/v1/models")
-    async def list_v1(request: Request, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep) -> Response:
-        ctx.surface, ctx.provider = "models", "antigravity"
-        google = speaks_google(dict(request.headers), request.url.query)
-        return antigravity_listing(request, key, runtime, google)
 
-    @router.get("/antigravity/v1beta/models")
-    async def list_v1beta(request: Request, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep) -> Response:
-        ctx.surface, ctx.provider = "models", "antigravity"
-        return antigravity_listing(request, key, runtime, True)
+async def _listing_key(request: Request, provider: str) -> KeyRecord:
+    key = await authenticate(request)
+    ctx = get_context(request.scope)
+    ctx.surface, ctx.provider = "models", provider
+    return key
 
-    @router.get("/antigravity/v1/models/{model}")
-    async def get_v1(
-        request: Request, model: str, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep
-    ) -> Response:
-        ctx.surface, ctx.provider = "models", "antigravity"
-        return antigravity_one(model, key, runtime, speaks_google(dict(request.headers), request.url.query))
 
-    @router.get("/antigravity/v1beta/models/{model}")
-    async def get_v1beta(model: str, key: ClientKey, runtime: RuntimeDep, ctx: ContextDep) -> Response:
-        ctx.surface, ctx.provider = "models", "antigravity"
-        return antigravity_one(model, key, runtime, True)
+def _google_dialect(request: Request) -> bool:
+    return speaks_google(dict(request.headers), request.url.query)
 
-    @router.get("/gemini_official/v1/models")
-    async def list_web(key: ClientKey, ctx: ContextDep) -> Response:
-        ctx.surface, ctx.provider = "models", "gemini_web"
-        ids = [m for m in listed_models() if model_allowed(key.limits.models, "gemini_web", m)]
-        return json_response({"object": "list", "data": [_openai_entry(m, "gemini-web") for m in ids]})
 
-    @router.get("/gemini_official/v1/models/{model}")
-    async def get_web(model: str, key: ClientKey, ctx: ContextDep) -> Response:
-        ctx.surface, ctx.provider = "models", "gemini_web"
-        if model in listed_models() and model_allowed(key.limits.models, "gemini_web", model):
-            return json_response(_openai_entry(model, "gemini-web"))
-        raise NotFound(
-            f"Model '{model}' does not exist or this key may not use it.",
-            param="model",
-            code="model_not_found",
-        )
+async def list_v1(request: Request) -> Response:
+    key = await _listing_key(request, "antigravity")
+    return _antigravity_listing(request, key, runtime_of(request), _google_dialect(request))
 
-    return router
+
+async def list_v1beta(request: Request) -> Response:
+    key = await _listing_key(request, "antigravity")
+    return _antigravity_listing(request, key, runtime_of(request), True)
+
+
+async def get_v1(request: Request) -> Response:
+    key = await _listing_key(request, "antigravity")
+    model = request.path_params["model"]
+    return _antigravity_one(model, key, runtime_of(request), _google_dialect(request))
+
+
+async def get_v1beta(request: Request) -> Response:
+    key = await _listing_key(request, "antigravity")
+    return _antigravity_one(request.path_params["model"], key, runtime_of(request), True)
+
+
+async def list_web(request: Request) -> Response:
+    key = await _listing_key(request, "gemini_web")
+    ids = [m for m in listed_models() if model_allowed(key.limits.models, "gemini_web", m)]
+    return json_response({"object": "list", "data": [_openai_entry(m, "gemini-web") for m in ids]})
+
+
+async def get_web(request: Request) -> Response:
+    key = await _listing_key(request, "gemini_web")
+    model = request.path_params["model"]
+    if model in listed_models() and model_allowed(key.limits.models, "gemini_web", model):
+        return json_response(_openai_entry(model, "gemini-web"))
+    raise NotFound(
+        f"Model '{model}' does not exist or this key may not use it.",
+        param="model",
+        code="model_not_found",
+    )
+
+
+def build_routes() -> list[Route]:
+    return [
+        Route("/antigravity/v1/models", list_v1, methods=["GET"]),
+        Route("/antigravity/v1beta/models", list_v1beta, methods=["GET"]),
+        Route("/antigravity/v1/models/{model}", get_v1, methods=["GET"]),
+        Route("/antigravity/v1beta/models/{model}", get_v1beta, methods=["GET"]),
+        Route("/gemini_official/v1/models", list_web, methods=["GET"]),
+        Route("/gemini_official/v1/models/{model}", get_web, methods=["GET"]),
+    ]
