@@ -16,7 +16,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra test --extra bench --python $(PYTHON)
+	$(UV) sync --frozen --extra test --python $(PYTHON)
 	@touch $(STAMP)
 
 run: install

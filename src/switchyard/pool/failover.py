@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from switchyard.errors import ErrorClass, NoAccountAvailable, StreamInterrupted, UpstreamError
 from switchyard.pool.decisions import Action
@@ -61,15 +61,17 @@ async def open_stream(
     pool: AccountPool,
     ctx: RequestContext,
     family: str,
-    start: Callable[[UpstreamAccount], AsyncIterator[dict[str, Any]]],
+    start: Callable[[UpstreamAccount], AsyncIterator[T]],
     *,
+    tokens: Callable[[T], int],
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     session: str | None = None,
-) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
-    """The first event and the rest of the stream, from the first account that produced one.
+) -> tuple[T, AsyncIterator[T]]:
+    """The first item (an event, or a batch of events) and the rest of the stream, from the first
+    account that produced one.
 
     The rest holds the account's slot until it is exhausted or closed (`aclose`), and counts the
-    stream's tokens for the account."""
+    stream's tokens for the account (`tokens` reads them from an item)."""
     attempts = Attempts(pool, ctx, family, max_attempts=max_attempts, session=session)
     while True:
         account = await attempts.next_account()
@@ -89,7 +91,7 @@ async def open_stream(
             await pool.release(account)
             raise
         await pool.on_success(account)
-        return first, TrackedStream(pool, account, family, first, events)
+        return first, TrackedStream(pool, account, family, first, events, tokens)
 
 
 def _empty_stream() -> UpstreamError:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from switchyard.providers import UpstreamAccount
 
@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchyard.pool")
 _orphans: set[asyncio.Task[None]] = set()
+T = TypeVar("T")
+
+
+def batch_tokens(batch: list[Any]) -> int:
+    """Total tokens of the last event of a batch that carries usage (usage is cumulative)."""
+    for event in reversed(batch):
+        tokens = tokens_of(event)
+        if tokens:
+            return tokens
+    return 0
 
 
 def tokens_of(payload: Any) -> int:
@@ -42,27 +52,30 @@ async def close_quietly(events: AsyncIterator[Any]) -> None:
             await close()
 
 
-class TrackedStream:
-    """Yields the upstream's remaining events; on exhaustion, failure or `aclose` it closes the
-    upstream, gives the slot back and counts the stream's tokens for the account (once)."""
+class TrackedStream(Generic[T]):
+    """Yields the upstream's remaining items (events, or batches of events); on exhaustion, failure
+    or `aclose` it closes the upstream, gives the slot back and counts the stream's tokens for the
+    account (once). `tokens` reads the cumulative token count of an item (0 if it has none)."""
 
     def __init__(
         self,
         pool: AccountPool,
         account: UpstreamAccount,
         family: str,
-        first: dict[str, Any],
-        events: AsyncIterator[dict[str, Any]],
+        first: T,
+        events: AsyncIterator[T],
+        tokens: Callable[[T], int],
     ) -> None:
         self._pool, self._account, self._family = pool, account, family
         self._events = events
-        self._tokens = tokens_of(first)
+        self._tokens_of = tokens
+        self._tokens = tokens(first)
         self._finished = False
 
-    def __aiter__(self) -> TrackedStream:
+    def __aiter__(self) -> TrackedStream[T]:
         return self
 
-    async def __anext__(self) -> dict[str, Any]:
+    async def __anext__(self) -> T:
         if self._finished:
             raise StopAsyncIteration
         try:
@@ -70,7 +83,7 @@ class TrackedStream:
         except BaseException:
             await self.aclose()
             raise
-        tokens = tokens_of(event)
+        tokens = self._tokens_of(event)
         if tokens:
             self._tokens = tokens  # usage is cumulative: the last event with usage has the total
         return event

@@ -45,11 +45,11 @@ class _Channel(Generic[T]):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def pump(self, events: AsyncIterator[T]) -> None:
+    async def pump(self, batches: AsyncIterator[list[T]]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            async for item in events:
-                self.items.append(item)
+            async for batch in batches:
+                self.items.extend(batch)
                 self.last_activity = loop.time()
                 self._wake()
                 if len(self.items) >= BUFFERED_EVENTS:
@@ -98,11 +98,12 @@ class _Channel(Generic[T]):
 
 
 async def keepalive_batches(
-    events: AsyncIterator[T], interval_s: float
+    events: AsyncIterator[list[T]], interval_s: float
 ) -> AsyncGenerator[list[T] | None, None]:
-    """Yield the events in batches of what has arrived (never empty, never delayed); yield None
-    whenever `interval_s` passes without an event. Re-raises the upstream's error after the events
-    that preceded it. Closes `events`."""
+    """Read batches of events from `events`; yield the events in batches of what has arrived by
+    the time the consumer asks (never empty, never delayed); yield None whenever `interval_s`
+    passes without an event. Re-raises the upstream's error after the events that preceded it.
+    Closes `events`."""
     channel: _Channel[T] = _Channel()
     loop = asyncio.get_running_loop()
     channel.last_activity = loop.time()
@@ -130,9 +131,20 @@ async def keepalive_batches(
             await close()
 
 
+async def _singletons(events: AsyncIterator[T]) -> AsyncGenerator[list[T], None]:
+    try:
+        async for event in events:
+            yield [event]
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+
+
 async def with_keepalive(events: AsyncIterator[T], interval_s: float) -> AsyncIterator[T | None]:
-    """Yield the events; yield None whenever `interval_s` passes without one. Closes `events`."""
-    batches = keepalive_batches(events, interval_s)
+    """Yield the events, one at a time; yield None whenever `interval_s` passes without one.
+    Closes `events`."""
+    batches = keepalive_batches(_singletons(events), interval_s)
     try:
         async for batch in batches:
             if batch is None:

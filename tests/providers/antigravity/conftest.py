@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,11 +19,15 @@ from tests.servers import serve
 class Emulator:
     """One served emulator and its control API."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, verify: ssl.SSLContext | bool = True) -> None:
         self.url = base_url
+        self.verify = verify
+        """The CA bundle when the emulator is served over TLS."""
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_control/{path}", json=body, timeout=10)
+        response = httpx.request(
+            method, f"{self.url}/_control/{path}", json=body, timeout=10, verify=self.verify
+        )
         assert response.status_code < 300, response.text
         return response.json()
 

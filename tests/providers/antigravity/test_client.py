@@ -104,12 +104,13 @@ async def test_stream_delivers_event_by_event(oauth: Emulator, cloudcode: Emulat
     arrivals: list[float] = []
     events: list[dict[str, Any]] = []
     try:
-        async for event in client.stream(account, "gemini-2.5-flash", hello()):
+        async for batch in client.stream(account, "gemini-2.5-flash", hello()):
+            assert batch, "batches are never empty"
             arrivals.append(time.monotonic())
-            events.append(event)
+            events.extend(batch)
     finally:
         await client.aclose()
-    assert len(events) >= 3
+    assert len(events) >= 3 and len(arrivals) == len(events), "events 250 ms apart arrive one per batch"
     assert all(
         ("traceId" not in event and "candidates" in event) or "usageMetadata" in event for event in events
     )
@@ -130,7 +131,7 @@ async def test_closing_a_stream_early_does_not_wait_for_the_rest(
     client = AntigravityClient(upstream_settings(oauth, cloudcode))
     try:
         stream = client.stream(account, "gemini-2.5-flash", hello())
-        first = await stream.__anext__()
+        [first] = await stream.__anext__()
         started = time.monotonic()
         await stream.aclose()  # type: ignore[attr-defined]
         assert time.monotonic() - started < 1.0
@@ -146,8 +147,8 @@ async def test_a_stream_cut_mid_way_is_interrupted(oauth: Emulator, cloudcode: E
     received = []
     try:
         with pytest.raises(StreamInterrupted):
-            async for event in client.stream(account, "gemini-2.5-flash", hello()):
-                received.append(event)
+            async for batch in client.stream(account, "gemini-2.5-flash", hello()):
+                received.extend(batch)
     finally:
         await client.aclose()
     assert len(received) == 1

@@ -2,7 +2,7 @@
 
 It composes the role modules — `oauth` (access tokens), `discovery` (the Cloud project), `models`
 (public id → upstream id + thinking config), `protocol` (envelope and headers), `transport` (pooled
-HTTP/2 clients, host fallback, SSE) — and raises the classified errors of `switchyard.errors`. It
+clients, host fallback, SSE) — and raises the classified errors of `switchyard.errors`. It
 keeps no per-account state beyond cached access tokens; the pool decides what an error means for
 the account, and the caller persists what was learned (a discovered project).
 """
@@ -16,7 +16,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import httpx
+import aiohttp
 import orjson
 
 from switchyard.config import Settings
@@ -37,7 +37,7 @@ from .protocol import (
     request_headers,
     unwrap_response,
 )
-from .transport import HttpClients, iter_events, open_on_hosts, read_json
+from .transport import HttpClients, Upstreams, iter_events, open_on_hosts, read_json
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +99,14 @@ class AntigravityClient:
         self.settings = settings
         self.onboard_policy = discovery.OnboardPolicy()
         self._http = HttpClients(settings)
+        self._upstreams = Upstreams(settings)
         self._tokens = TokenCache(self._refresh)
         self._discovering: dict[int, asyncio.Future[str]] = {}
         self._catalogues: dict[int, dict[str, Any]] = {}
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
+        await self._upstreams.aclose()
         await self._http.aclose()
 
     # --- credentials -------------------------------------------------------------------------
@@ -157,14 +159,14 @@ class AntigravityClient:
 
     async def _open(
         self, account: UpstreamAccount, path: str, body: Mapping[str, Any], *, stream: bool
-    ) -> httpx.Response:
+    ) -> aiohttp.ClientResponse:
         """A 2xx response from the first host that gives one (body unread), with the 401 retry."""
         content = orjson.dumps(body)
-        http = self._http.get(account.proxy_url)
+        upstream = self._upstreams.get(account.proxy_url)
 
-        async def call(token: str) -> httpx.Response:
+        async def call(token: str) -> aiohttp.ClientResponse:
             headers = request_headers(self.settings, token, stream=stream)
-            return await open_on_hosts(http, self.settings.antigravity_base_urls, path, content, headers)
+            return await open_on_hosts(upstream, self.settings.antigravity_base_urls, path, content, headers)
 
         return await self._with_token(account, call)
 
@@ -221,8 +223,9 @@ class AntigravityClient:
         request_type: str | None = None,
         session_id: str | None = None,
         show_thoughts: bool = True,
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Yield each unwrapped `GenerateContentResponse` event as the upstream sends it.
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield the unwrapped `GenerateContentResponse` events as the upstream sends them, in
+        batches of the events that arrived together (never empty).
 
         Errors before the first event are the classified upstream error (the pool may retry on
         another account); a break after it is `StreamInterrupted`. Closing the iterator (`aclose`,
@@ -230,9 +233,9 @@ class AntigravityClient:
         """
         envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
         response = await self._open(account, STREAM_PATH, envelope, stream=True)
-        async with aclosing(iter_events(response)) as events:
-            async for event in events:
-                yield event
+        async with aclosing(iter_events(response)) as batches:
+            async for batch in batches:
+                yield batch
 
     async def count_tokens(
         self, account: UpstreamAccount, model: str, request: Mapping[str, Any]

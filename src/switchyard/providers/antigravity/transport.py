@@ -1,25 +1,35 @@
 """HTTP plumbing for `v1internal`: pooled clients per proxy, host fallback, reading SSE events.
 
-One `httpx.AsyncClient` (HTTP/2, shared connection pool) serves every account that goes out
-directly; each distinct per-account proxy gets its own client, because a proxy is a property of the
-connection pool in httpx and operators pin accounts to proxies to keep one IP per account
-(field-notes §3.7). Host fallback follows CPA (protocols §1, §7): the next configured base URL is
-tried after a transport error, a 429 that is not a spent quota, or a 503 capacity error; every call
-starts again from the first host.
+Two clients, by how often a call happens. Generation calls (`generateContent`, streams,
+`countTokens`, `fetchAvailableModels`) run on every client request, so they go through aiohttp:
+its C parser and connector cost a fifth of httpx's CPU per request and a quarter per streamed chunk
+(docs/benchmarks.md measures both). Token refreshes and project discovery run once an hour per
+account and keep httpx, which the OAuth login flow shares. aiohttp speaks HTTP/1.1 only; Google's
+front ends serve `v1internal` over it as the IDE's Node client does.
+
+Each distinct per-account proxy gets its own connection pool, because operators pin accounts to
+proxies to keep one IP per account (field-notes §3.7). Host fallback follows CPA (protocols §1,
+§7): the next configured base URL is tried after a transport error, a 429 that is not a spent
+quota, or a 503 capacity error; every call starts again from the first host.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-import time
+import os
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
-import httpcore
+import aiohttp
+import certifi
 import httpx
 import orjson
-from httpcore._async.interfaces import AsyncConnectionInterface
-from socksio import ProtocolError as SocksProtocolError
+import yarl
+from aiohttp_socks import ProxyConnector
+from python_socks import ProxyError
 
 from switchyard.config import Settings
 from switchyard.errors import (
@@ -39,10 +49,32 @@ log = logging.getLogger(__name__)
 
 PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://")
 CONNECT_TIMEOUT_S = 20.0
+MAX_CONNECTIONS = 4096
+"""Each open stream holds a connection over HTTP/1.1, so the cap is set by how many streams the
+gateway should carry at once, not by politeness (the 257th stream once queued behind 256)."""
+KEEPALIVE_S = 4.0
+"""How long an idle upstream connection is kept for reuse. A server closes idle connections after
+its own timeout (uvicorn 5 s, nginx 75 s); a POST sent on a connection the server is closing at
+that moment fails ("Can not write request body"), and aiohttp retries only idempotent methods. So
+connections are dropped before the shortest common server timeout, as Node's undici does (4 s).
+Under load connections never sit idle that long; when traffic is sparse, a new connection costs
+far less than the model's answer takes."""
+
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProxyError)
+"""What a failed exchange raises: aiohttp's errors, timeouts, socket errors and a SOCKS proxy's."""
+
+
+def _check_proxy_url(proxy_url: str | None) -> None:
+    if proxy_url is not None and not proxy_url.lower().startswith(PROXY_SCHEMES):
+        # The message never repeats the URL: it may carry proxy credentials.
+        raise AccountDead(
+            "the account's proxy URL is not usable: it must start with http://, https:// or socks5://",
+            reason="invalid proxy URL",
+        )
 
 
 class HttpClients:
-    """Lazily built, cached `httpx.AsyncClient`s keyed by proxy URL (None = direct)."""
+    """Lazily built, cached `httpx.AsyncClient`s keyed by proxy URL (None = direct), for the rare calls."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -53,18 +85,16 @@ class HttpClients:
         proxy_url = proxy_url or None
         client = self._clients.get(proxy_url)
         if client is None:
-            client = self._build(proxy_url)
+            _check_proxy_url(proxy_url)
+            timeout_s = self._settings.antigravity_request_timeout_s
+            client = httpx.AsyncClient(
+                http2=True,
+                proxy=proxy_url,
+                timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
+                follow_redirects=False,
+            )
             self._clients[proxy_url] = client
         return client
-
-    def _build(self, proxy_url: str | None) -> httpx.AsyncClient:
-        if proxy_url is not None and not proxy_url.lower().startswith(PROXY_SCHEMES):
-            # The message never repeats the URL: it may carry proxy credentials.
-            raise AccountDead(
-                "the account's proxy URL is not usable: it must start with http://, https:// or socks5://",
-                reason="invalid proxy URL",
-            )
-        return build_http_client(proxy_url, self._settings.antigravity_request_timeout_s)
 
     async def aclose(self) -> None:
         """Close every pooled client (the gateway's shutdown)."""
@@ -73,106 +103,97 @@ class HttpClients:
             await client.aclose()
 
 
-UPSTREAM_LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256, keepalive_expiry=60)
-"""Each open stream holds a connection over HTTP/1.1 (one stream each over HTTP/2, 100 a connection),
-so the cap is set by how many streams the gateway should carry at once, not by politeness."""
+class Upstream:
+    """One aiohttp session (one connection pool) and the proxy its requests go through."""
 
+    def __init__(self, session: aiohttp.ClientSession, proxy: str | None = None) -> None:
+        self.session = session
+        self.proxy = proxy
+        """An HTTP(S) proxy given per request; SOCKS proxies live in the session's connector."""
 
-def build_http_client(proxy_url: str | None, read_timeout_s: float) -> httpx.AsyncClient:
-    """The upstream client: HTTP/2, pooled; the direct one on `_LeanConnectionPool`."""
-    timeout = httpx.Timeout(read_timeout_s, connect=min(CONNECT_TIMEOUT_S, read_timeout_s))
-    transport = None if proxy_url is not None else _LeanTransport(http2=True, limits=UPSTREAM_LIMITS)
-    return httpx.AsyncClient(
-        http2=True,
-        proxy=proxy_url,
-        transport=transport,
-        timeout=timeout,
-        limits=UPSTREAM_LIMITS,
-        follow_redirects=False,
-    )
-
-
-class _LeanConnectionPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool with its bookkeeping made linear, and idle sockets checked only when used.
-
-    httpcore 1.0's `_assign_requests_to_connections` runs on every request start and end. It asks
-    every idle connection whether its socket became readable (a `select` through anyio's attribute
-    machinery, per idle connection, per call), and for each idle connection counts *all*
-    connections again (quadratic). With 64 requests in flight that was 40 % of the gateway's CPU
-    (py-spy; docs/benchmarks.md). Here one pass drops closed connections and keeps at most
-    `max_keepalive_connections` idle ones; an idle connection's expiry (time, or the server having
-    closed it) is checked when it is about to be reused, newest first, and every connection is
-    swept at most once per `SWEEP_INTERVAL_S`, so dead idle sockets do not linger.
-    """
-
-    SWEEP_INTERVAL_S = 1.0
-    _next_sweep = 0.0
-
-    def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
-        closing: list[AsyncConnectionInterface] = []
-        kept: list[AsyncConnectionInterface] = []
-        now = time.monotonic()
-        sweep = now >= self._next_sweep
-        if sweep:
-            self._next_sweep = now + self.SWEEP_INTERVAL_S
-        idle = 0
-        for connection in self._connections:
-            if connection.is_closed():
-                continue
-            if connection.is_idle():
-                if idle >= self._max_keepalive_connections or (sweep and connection.has_expired()):
-                    closing.append(connection)
-                    continue
-                idle += 1
-            kept.append(connection)
-        self._connections = kept
-        for pool_request in self._requests:
-            if pool_request.is_queued():
-                chosen = self._connection_for(pool_request.request.url.origin, kept, closing)
-                if chosen is not None:
-                    pool_request.assign_to_connection(chosen)
-        return closing
-
-    def _connection_for(
-        self,
-        origin: httpcore.Origin,
-        kept: list[AsyncConnectionInterface],
-        closing: list[AsyncConnectionInterface],
-    ) -> AsyncConnectionInterface | None:
-        """A live available connection (newest first), a new one, or None (the request waits)."""
-        for index in range(len(kept) - 1, -1, -1):
-            connection = kept[index]
-            if not (connection.can_handle_request(origin) and connection.is_available()):
-                continue
-            if connection.is_idle() and connection.has_expired():
-                del kept[index]
-                closing.append(connection)
-                continue
-            return connection
-        if len(kept) >= self._max_connections:
-            spare = next((c for c in kept if c.is_idle()), None)
-            if spare is None:
-                return None
-            kept.remove(spare)
-            closing.append(spare)
-        connection = self.create_connection(origin)
-        kept.append(connection)
-        return connection
-
-
-class _LeanTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport on `_LeanConnectionPool` (direct connections only; proxies keep httpx's)."""
-
-    def __init__(self, *, http2: bool, limits: httpx.Limits) -> None:
-        super().__init__(http2=http2, limits=limits)
-        self._pool = _LeanConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=http2,
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """Send a POST; the response's body is not read yet."""
+        return await self.session.post(
+            _url(url), data=_body_stream(body), headers=headers, proxy=self.proxy, allow_redirects=False
         )
+
+    async def aclose(self) -> None:
+        await self.session.close()
+        # A TLS connection closed early (a stream cut by a read timeout) releases its socket a few
+        # loop turns later; wait for that, so a shutdown that ends the loop right after leaks none.
+        await asyncio.sleep(0.05)
+
+
+@functools.lru_cache(maxsize=256)
+def _url(url: str) -> yarl.URL:
+    """Parsed once: the same few endpoint URLs are posted to on every request."""
+    return yarl.URL(url)
+
+
+def ssl_context() -> ssl.SSLContext:
+    """The system's trust store (and `SSL_CERT_FILE`/`SSL_CERT_DIR` if set) plus certifi's bundle,
+    so slim images without CA certificates still verify Google."""
+    context = ssl.create_default_context()
+    if not os.environ.get("SSL_CERT_FILE"):
+        context.load_verify_locations(certifi.where())
+    return context
+
+
+def build_upstream(proxy_url: str | None, read_timeout_s: float) -> Upstream:
+    """The generation client for `proxy_url` (None = direct); needs a running event loop."""
+    _check_proxy_url(proxy_url)
+    context = ssl_context()
+    proxy: str | None = None
+    connector: aiohttp.BaseConnector
+    if proxy_url is not None and proxy_url.lower().startswith("socks5"):
+        connector = ProxyConnector.from_url(
+            proxy_url,
+            rdns=proxy_url.lower().startswith("socks5h"),
+            ssl=context,
+            limit=MAX_CONNECTIONS,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_S,
+        )
+    else:
+        proxy = proxy_url
+        connector = aiohttp.TCPConnector(
+            ssl=context, limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_S
+        )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=min(CONNECT_TIMEOUT_S, read_timeout_s), sock_read=read_timeout_s
+        ),
+        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+        # One session serves many accounts: cookies one account's replies set must not ride along
+        # on another's requests (and filtering a jar per request costs CPU).
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+    )
+    return Upstream(session, proxy)
+
+
+class Upstreams:
+    """Lazily built, cached `Upstream`s keyed by proxy URL (None = direct), for generation calls."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._upstreams: dict[str | None, Upstream] = {}
+
+    def get(self, proxy_url: str | None) -> Upstream:
+        """The client for `proxy_url`; an unusable proxy URL is the operator's to fix."""
+        proxy_url = proxy_url or None
+        upstream = self._upstreams.get(proxy_url)
+        if upstream is None:
+            upstream = build_upstream(proxy_url, self._settings.antigravity_request_timeout_s)
+            self._upstreams[proxy_url] = upstream
+        return upstream
+
+    async def aclose(self) -> None:
+        """Close every pool (the gateway's shutdown)."""
+        upstreams, self._upstreams = list(self._upstreams.values()), {}
+        for upstream in upstreams:
+            await upstream.aclose()
 
 
 def moves_to_next_host(error: UpstreamError) -> bool:
@@ -199,12 +220,12 @@ def _body_stream(body: bytes) -> bytes | AsyncIterator[bytes]:
 
 
 async def open_on_hosts(
-    http: httpx.AsyncClient,
+    upstream: Upstream,
     base_urls: Sequence[str],
     path: str,
     body: bytes,
     headers: dict[str, str],
-) -> httpx.Response:
+) -> aiohttp.ClientResponse:
     """POST to the first host that answers 2xx; the response body is not read yet (streaming).
 
     Raises the classified error of the last host tried, or at once for errors another host would
@@ -213,17 +234,18 @@ async def open_on_hosts(
     if not base_urls:
         raise UpstreamTransient("no Antigravity base URL is configured (SWITCHYARD_ANTIGRAVITY_BASE_URLS)")
     last_error: UpstreamError | None = None
+    sized = {**headers, "Content-Length": str(len(body))}  # no chunked encoding for sliced bodies
     for base_url in base_urls:
         url = base_url.rstrip("/") + path
-        sized = {**headers, "content-length": str(len(body))}  # no chunked encoding for sliced bodies
-        request = http.build_request("POST", url, content=_body_stream(body), headers=sized)
         try:
-            response = await http.send(request, stream=True)
-        except (httpx.TransportError, SocksProtocolError) as exc:  # a SOCKS proxy answering garbage
-            log.info("Antigravity host %s failed (%s); trying the next host", base_url, type(exc).__name__)
+            response = await upstream.post(url, body, sized)
+        except TRANSPORT_ERRORS as exc:
+            log.info(
+                "Antigravity host %s failed (%s: %s); trying the next host", base_url, type(exc).__name__, exc
+            )
             last_error = UpstreamTransient(f"Antigravity upstream unreachable ({type(exc).__name__})")
             continue
-        if response.status_code < 300:
+        if response.status < 300:
             return response
         error = await _read_error(response)
         if not moves_to_next_host(error):
@@ -234,24 +256,24 @@ async def open_on_hosts(
     raise last_error
 
 
-async def _read_error(response: httpx.Response) -> UpstreamError:
+async def _read_error(response: aiohttp.ClientResponse) -> UpstreamError:
     try:
-        content = await response.aread()
-    except httpx.TransportError:
+        content = await response.read()
+    except TRANSPORT_ERRORS:
         content = b""
     finally:
-        await response.aclose()
-    return classify_error(response.status_code, content, response.headers)
+        response.release()
+    return classify_error(response.status, content, response.headers)
 
 
-async def read_json(response: httpx.Response) -> Any:
+async def read_json(response: aiohttp.ClientResponse) -> Any:
     """The whole (non-stream) body as JSON; a cut or garbled body is a transient failure."""
     try:
-        content = await response.aread()
-    except httpx.TransportError as exc:
+        content = await response.read()
+    except TRANSPORT_ERRORS as exc:
         raise UpstreamTransient(f"Antigravity reply cut short ({type(exc).__name__})") from None
     finally:
-        await response.aclose()
+        response.release()
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
@@ -285,8 +307,10 @@ def _decode_event(data: bytes, delivered: int) -> dict[str, Any] | None:
     return unwrap_response(payload)
 
 
-async def iter_events(response: httpx.Response) -> AsyncGenerator[dict[str, Any], None]:
-    """Yield each event's inner `GenerateContentResponse` as it arrives; always closes `response`.
+async def iter_events(response: aiohttp.ClientResponse) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Yield the inner `GenerateContentResponse`s as they arrive, in batches: every event
+    completed by one read of the socket together (one hop through the generators above per read,
+    not per event — this is the per-chunk path). Always closes `response`.
 
     Before anything was yielded a failure is an ordinary (retryable) upstream error; after, it is
     `StreamInterrupted`, because the client already has part of an answer. A stream that ends
@@ -297,21 +321,26 @@ async def iter_events(response: httpx.Response) -> AsyncGenerator[dict[str, Any]
     finished = False
     try:
         try:
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.content.iter_any():
+                batch: list[dict[str, Any]] = []
                 for data in decoder.feed(chunk):
-                    event = _decode_event(data, delivered)
-                    if event is None:
-                        continue
-                    finished = finished or has_finish_reason(event)
-                    delivered += 1
-                    yield event
+                    event = _decode_event(data, delivered + len(batch))
+                    if event is not None:
+                        batch.append(event)
+                if batch:
+                    finished = finished or any(map(has_finish_reason, batch))
+                    delivered += len(batch)
+                    yield batch
+            batch = []
             for data in decoder.finish():
-                event = _decode_event(data, delivered)
+                event = _decode_event(data, delivered + len(batch))
                 if event is not None:
-                    finished = finished or has_finish_reason(event)
-                    delivered += 1
-                    yield event
-        except httpx.TransportError as exc:
+                    batch.append(event)
+            if batch:
+                finished = finished or any(map(has_finish_reason, batch))
+                delivered += len(batch)
+                yield batch
+        except TRANSPORT_ERRORS as exc:
             if not delivered:
                 raise UpstreamTransient(
                     f"Antigravity stream broke before any event ({type(exc).__name__})"
@@ -320,7 +349,7 @@ async def iter_events(response: httpx.Response) -> AsyncGenerator[dict[str, Any]
                 f"Antigravity stream broke after {delivered} events ({type(exc).__name__})"
             ) from None
     finally:
-        await response.aclose()
+        response.close()  # an unfinished body must not go back to the pool; a finished one is already
     if not delivered:
         raise UpstreamTransient("Antigravity stream ended without any event")
     if not finished:

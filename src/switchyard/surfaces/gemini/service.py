@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from switchyard.errors import SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
+from switchyard.pool.stream import batch_tokens, close_quietly
 from switchyard.providers.antigravity import AntigravityClient, resolve_model
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -76,6 +77,7 @@ async def stream(
         ctx,
         family,
         lambda account: client.stream(account, model, request, show_thoughts=False),
+        tokens=batch_tokens,
         session=_session(ctx, request),
     )
     body = _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest)
@@ -83,31 +85,35 @@ async def stream(
     return StreamingResponse(body, media_type=media_type, headers={"cache-control": "no-cache"})
 
 
+Batch = list[dict[str, Any]]
+
+
 async def _event_batches(
-    runtime: Runtime, ctx: RequestContext, first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+    runtime: Runtime, ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
 ) -> AsyncGenerator[list[bytes] | None, None]:
     """The serialized events, in batches of what has arrived (None for a keepalive), recording
-    usage as it goes by. Always closes `rest`."""
-    usage = usage_of(first)
-    yield [orjson.dumps(first)]
-    async with aclosing(keepalive_batches(rest, runtime.settings.keepalive_interval_s)) as batches:
-        async for batch in batches:
-            if batch is None:
-                yield None
-                continue
-            serialized = []
-            for event in batch:
-                found = usage_of(event)
-                if found:
-                    usage = found
-                serialized.append(orjson.dumps(event))
-            yield serialized
-    if usage:
-        ctx.set_usage(*usage)
+    usage as it goes by. Always closes `rest`, also when closed before reading past `first`."""
+    usage = None
+
+    def serialize(batch: Batch) -> list[bytes]:
+        nonlocal usage
+        for event in batch:
+            usage = usage_of(event) or usage
+        return [orjson.dumps(event) for event in batch]
+
+    try:
+        async with aclosing(keepalive_batches(rest, runtime.settings.keepalive_interval_s)) as batches:
+            yield serialize(first)
+            async for batch in batches:
+                yield None if batch is None else serialize(batch)
+    finally:
+        await close_quietly(rest)  # idempotent; `batches` never closes it if it was never started
+        if usage:
+            ctx.set_usage(*usage)
 
 
 async def _sse_body(
-    runtime: Runtime, ctx: RequestContext, first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+    runtime: Runtime, ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
 ) -> AsyncIterator[bytes]:
     """One write per batch: the frames of every event that arrived together, joined."""
     runtime.metrics.open_streams.inc()
@@ -128,7 +134,7 @@ async def _sse_body(
 
 
 async def _array_body(
-    runtime: Runtime, ctx: RequestContext, first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]
+    runtime: Runtime, ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
 ) -> AsyncIterator[bytes]:
     """Without `alt=sse` the public API streams one JSON array, an element at a time."""
     runtime.metrics.open_streams.inc()

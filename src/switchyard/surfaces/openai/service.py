@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from switchyard.errors import InternalError, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
+from switchyard.pool.stream import batch_tokens
 from switchyard.providers.antigravity import AntigravityClient, model_profile, resolve_model
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -103,21 +104,25 @@ class _Call:
             self.ctx,
             self.family,
             lambda account: self.client.stream(account, self.model, self.request),
+            tokens=batch_tokens,
             session=self.session,
         )
         try:
-            head = await self._frames(first)
+            head = await self._batch_frames(first)
         except BaseException:
             await _close(rest)
             raise
         return StreamingResponse(self._sse(head, rest), media_type="text/event-stream", headers=SSE_HEADERS)
 
-    async def _frames(self, event: Event) -> list[bytes]:
-        if self.crop is not None:
-            await crop_event_images(event, self.crop)
-        return self.state.feed(event)
+    async def _batch_frames(self, batch: list[Event]) -> list[bytes]:
+        frames: list[bytes] = []
+        for event in batch:
+            if self.crop is not None:
+                await crop_event_images(event, self.crop)
+            frames += self.state.feed(event)
+        return frames
 
-    async def _sse(self, head: list[bytes], rest: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    async def _sse(self, head: list[bytes], rest: AsyncIterator[list[Event]]) -> AsyncIterator[bytes]:
         """The SSE body. A client that goes away cancels this generator; `finally` then closes the
         upstream stream (shielded, since the cancelled scope would otherwise cancel the cleanup too)."""
         self.runtime.metrics.open_streams.inc()
@@ -133,7 +138,9 @@ class _Call:
                 frames: list[bytes] = []
                 try:
                     for event in batch:
-                        frames += self.state.feed(event) if self.crop is None else await self._frames(event)
+                        if self.crop is not None:
+                            await crop_event_images(event, self.crop)
+                        frames += self.state.feed(event)
                 except Exception:
                     if frames:
                         yield b"".join(frames)

@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.errors import InternalError, InvalidRequest, SwitchyardError
 from switchyard.pool import failover
+from switchyard.pool.stream import tokens_of
 from switchyard.providers import UpstreamAccount
 from switchyard.providers.gemini_web.client import WebTurn
 from switchyard.providers.gemini_web.models import WebModel
@@ -132,7 +133,12 @@ class _Call:
     async def stream(self) -> Response:
         self.ctx.stream = True
         first, rest = await failover.open_stream(
-            self.runtime.pool, self.ctx, self.model.family, self._start, session=self.plan.session
+            self.runtime.pool,
+            self.ctx,
+            self.model.family,
+            self._start,
+            tokens=tokens_of,
+            session=self.plan.session,
         )
         try:
             head = self._frames(first)
