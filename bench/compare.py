@@ -5,7 +5,7 @@ Starts the usual stack (bench/processes.py), then one extra floor process per va
 scenario 2 (streaming CPU per chunk) against each, plus `direct` for reference.
 
     python -m bench.compare                      # every variant, 5 s per measurement
-    python -m bench.compare --seconds 10 --variant raw/asgi --variant httpx/starlette
+    python -m bench.compare --seconds 10 --variant raw/asgi --variant gateway/starlette
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bench.processes import BenchStack, Service, free_port, start_service, start
 from bench.scenarios import run_loadgen
 
 VARIANTS = (
+    "gateway/starlette",
     "httpx/starlette",
     "aiohttp/starlette",
     "raw/starlette",

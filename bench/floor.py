@@ -1,15 +1,15 @@
 """The byte-relay floor: the least a gateway on Switchyard's stack can cost.
 
-Starlette on uvicorn (uvloop + httptools, as `switchyard serve` runs) and one pooled `httpx`
-client (built by the Antigravity provider's own `build_http_client`), forwarding each request to the
+Starlette on uvicorn (uvloop + httptools, as `switchyard serve` runs) and one pooled aiohttp
+session (built by the Antigravity provider's own `build_upstream`), forwarding each request to the
 upstream unchanged: no auth, no translation, no account choice, no usage. Unary answers are read
 whole and sent; streams are relayed chunk by chunk as they arrive. Every gateway figure of the
 benchmark is also given as "x times this floor".
 
     python -m bench.floor --port 9100 --upstream http://127.0.0.1:9001
 
-`--client` and `--server` swap the upstream client (httpx on the lean pool, stock httpx, httpx on
-`bench.rawhttp.RawTransport`, aiohttp from the `bench` extra, the raw httptools client) and the app
+`--client` and `--server` swap the upstream client (the gateway's, httpx as it comes, httpx on
+`bench.rawhttp.RawTransport`, aiohttp with default settings, the raw httptools client) and the app
 layer (Starlette or a bare ASGI callable), to measure what each costs (`python -m bench.compare`).
 """
 
@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+import aiohttp
 import httpx
 import uvicorn
 from starlette.applications import Starlette
@@ -30,7 +31,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.rawhttp import RawClient, RawReply, RawTransport
-from switchyard.providers.antigravity.transport import build_http_client
+from switchyard.providers.antigravity.transport import build_upstream
 
 HOP_BY_HOP = frozenset(
     {
@@ -84,14 +85,12 @@ class _HttpxReply:
 
 
 class HttpxUpstream:
-    """The gateway's upstream client (`build_http_client`: httpx on the lean pool), or stock httpx."""
+    """httpx as it comes (HTTP/2 enabled, 4,096 connections), or on `bench.rawhttp.RawTransport`."""
 
-    def __init__(self, *, lean: bool, raw: bool = False) -> None:
+    def __init__(self, *, raw: bool = False) -> None:
         self.client = (
             httpx.AsyncClient(transport=RawTransport(), timeout=httpx.Timeout(600.0, connect=20.0))
             if raw
-            else build_http_client(None, 600.0)
-            if lean
             else httpx.AsyncClient(
                 http2=True,
                 timeout=httpx.Timeout(600.0, connect=20.0),
@@ -126,12 +125,12 @@ class _AiohttpReply:
 
 
 class AiohttpUpstream:
-    """aiohttp's client (C HTTP parser), one session, no per-host connection cap."""
+    """aiohttp's client (C HTTP parser): the gateway's session (`build_upstream`), or a plain one."""
 
-    def __init__(self) -> None:
-        import aiohttp
-
-        self.aiohttp = aiohttp
+    def __init__(self, *, gateway: bool = False) -> None:
+        if gateway:
+            self.session = build_upstream(None, 600.0).session
+            return
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=4096, limit_per_host=0, keepalive_timeout=60),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=20.0, sock_read=600.0),
@@ -180,9 +179,9 @@ class RawUpstream:
 
 
 CLIENTS: dict[str, Callable[[], Upstream]] = {
-    "httpx": lambda: HttpxUpstream(lean=True),
-    "httpx-stock": lambda: HttpxUpstream(lean=False),
-    "httpx-raw": lambda: HttpxUpstream(lean=True, raw=True),
+    "gateway": lambda: AiohttpUpstream(gateway=True),
+    "httpx": HttpxUpstream,
+    "httpx-raw": lambda: HttpxUpstream(raw=True),
     "aiohttp": AiohttpUpstream,
     "raw": RawUpstream,
 }
@@ -195,12 +194,11 @@ def _target(upstream: str, scope: Scope) -> str:
     return target
 
 
-def create_app(upstream: str, *, lean: bool = True, client: str | None = None) -> Starlette:
+def create_app(upstream: str, *, client: str = "gateway") -> Starlette:
     """The relay as a Starlette app; `upstream` is the base URL requests are forwarded to. `client`
-    names the upstream client (`CLIENTS`); by default the gateway's own (httpx on its linear
-    connection pool), or httpx as it comes when `lean` is false."""
+    names the upstream client (`CLIENTS`); by default the gateway's own."""
     upstream = upstream.rstrip("/")
-    make = CLIENTS[client or ("httpx" if lean else "httpx-stock")]
+    make = CLIENTS[client]
     clients: list[Upstream] = []
 
     @asynccontextmanager
@@ -243,7 +241,7 @@ def create_app(upstream: str, *, lean: bool = True, client: str | None = None) -
     )
 
 
-def create_asgi_app(upstream: str, *, client: str = "httpx") -> ASGIApp:
+def create_asgi_app(upstream: str, *, client: str = "gateway") -> ASGIApp:
     """The same relay as a bare ASGI callable: no router, no Request/Response objects."""
     upstream = upstream.rstrip("/")
     make = CLIENTS[client]
@@ -298,11 +296,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True)
-    parser.add_argument("--stock-httpx", action="store_true", help="httpx's own connection pool")
-    parser.add_argument("--client", choices=sorted(CLIENTS), help="upstream client (default: the gateway's)")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="gateway", help="upstream client")
     parser.add_argument("--server", choices=("starlette", "asgi"), default="starlette", help="app framework")
     args = parser.parse_args()
-    client = args.client or ("httpx-stock" if args.stock_httpx else "httpx")
+    client = args.client
     app = (
         create_asgi_app(args.upstream, client=client)
         if args.server == "asgi"

@@ -20,6 +20,8 @@ PACKAGES = (
     "uvicorn",
     "starlette",
     "fastapi",
+    "aiohttp",
+    "yarl",
     "httpx",
     "httpcore",
     "h2",

@@ -24,8 +24,6 @@ def test_bench_modules_import() -> None:
         "bench.processes",
         "bench.results",
         "bench.compare",
-        "bench.compare_gateway",
-        "bench.gateway_raw",
     ):
         importlib.import_module(name)
     assert loadgen.percentiles([3.0, 1.0, 2.0])["p50"] == 2.0
@@ -35,6 +33,7 @@ def test_bench_modules_import() -> None:
 @pytest.mark.parametrize(
     ("client", "server"),
     [
+        ("gateway", "starlette"),
         ("httpx", "starlette"),
         ("aiohttp", "starlette"),
         ("raw", "starlette"),
@@ -43,8 +42,6 @@ def test_bench_modules_import() -> None:
     ],
 )
 def test_floor_relays_unary_and_stream_to_the_emulator(client: str, server: str) -> None:
-    if client == "aiohttp":
-        pytest.importorskip("aiohttp")  # the optional `bench` extra
     token = issue_access_token(ACCOUNT, f"{ACCOUNT}@example.com", 600)
     with serve(create_cloudcode()) as cloudcode:
         app = (
