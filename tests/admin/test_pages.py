@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from switchyard.pool import persist
 from switchyard.store import accounts
 from switchyard.store.db import Store
 from tests.admin.conftest import ADMIN_KEY, admin_client, generate, wait_for
@@ -36,7 +37,7 @@ def test_accounts_page_shows_cooldowns_reasons_and_dead_accounts_but_no_secrets(
 ) -> None:
     async def trouble(store: Store) -> str:
         account = (await accounts.list_accounts(store))[0]
-        await accounts.save_model_state(
+        await persist.save_state(
             store,
             account.id,
             "claude",
@@ -45,7 +46,7 @@ def test_accounts_page_shows_cooldowns_reasons_and_dead_accounts_but_no_secrets(
             quota_remaining=0.0,
             quota_reset_at=time.time() + 7200,
         )
-        await accounts.save_model_state(store, account.id, "gemini-flash", quota_remaining=0.35)
+        await persist.save_state(store, account.id, "gemini-flash", quota_remaining=0.35)
         await accounts.add_account(
             store,
             provider="gemini_web",

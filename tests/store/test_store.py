@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 from switchyard.config import Settings
 from switchyard.keys import service
 from switchyard.keys.limits import Quota
+from switchyard.pool import persist
 from switchyard.store import accounts
 from switchyard.store.db import Store, open_store
-from switchyard.store.tables import ClientKey
+from switchyard.store.tables import AccountModelState, ClientKey
 from switchyard.usage import UsageRecord, UsageRecorder
 
 
@@ -98,6 +99,31 @@ def test_account_secrets_are_encrypted_at_rest(store_settings: Settings) -> None
     assert upstream.secret == {"refresh_token": refresh_token}
     assert listed[0].secret_fingerprint == "…TAIL"
     assert refresh_token not in str(listed[0].to_json()) and refresh_token not in repr(upstream)
+
+
+def test_first_state_rows_written_at_once_do_not_collide(store_settings: Settings) -> None:
+    """A check and the pool's quota refresher may create an account's state rows at the same moment."""
+
+    async def work(store: Store) -> list[AccountModelState]:
+        await accounts.add_account(store, provider="antigravity", name="ag-1", secret={"refresh_token": "t"})
+        (account,) = await accounts.list_accounts(store)
+        writers = [
+            persist.save_quotas(
+                store,
+                account.id,
+                {"claude": persist.Quota(share, None), "gemini-pro": persist.Quota(share, 1.0)},
+            )
+            for share in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+        ]
+        writers.append(persist.save_state(store, account.id, "claude", cooldown_reason="rate limited"))
+        await asyncio.gather(*writers)
+        async with store.sessions() as session:
+            return list((await session.scalars(select(AccountModelState))).all())
+
+    rows = run(store_settings, work)
+    assert sorted(row.model for row in rows) == ["claude", "gemini-pro"]
+    assert all(row.quota_remaining in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8) for row in rows)
+    assert next(row for row in rows if row.model == "claude").cooldown_reason == "rate limited"
 
 
 def test_sqlite_file_holds_no_secret_in_clear(settings: Settings) -> None:

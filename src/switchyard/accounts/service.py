@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from switchyard.config import Settings
 from switchyard.errors import AccountDead, AccountForbidden, SwitchyardError, UpstreamError
+from switchyard.pool import persist
 from switchyard.providers.antigravity import AccountCheck, AntigravityClient, OAuthClientNotConfigured
 from switchyard.providers.antigravity.oauth import client_secret
 from switchyard.providers.gemini_web.client import GeminiWebProvider
@@ -413,14 +414,10 @@ async def _record_check(store: Store, account: AccountPublic, found: AccountChec
         FamilyQuota(family, quota.remaining_fraction, quota.reset_at)
         for family, quota in sorted(found.family_quotas().items())
     ]
-    for quota in quotas:
-        await repository.save_model_state(
-            store,
-            account.id,
-            quota.family,
-            quota_remaining=quota.remaining_fraction,
-            quota_reset_at=quota.reset_at,
-        )
+    # An upsert: the pool's quota refresher may be writing the same rows at this moment.
+    await persist.save_quotas(
+        store, account.id, {q.family: persist.Quota(q.remaining_fraction, q.reset_at) for q in quotas}
+    )
     return CheckResult(
         name=account.name,
         provider=account.provider,

@@ -240,18 +240,3 @@ async def delete_account(store: Store, name: str) -> None:
         row = await _row(session, name)
         await session.delete(row)
         await session.commit()
-
-
-async def save_model_state(store: Store, account_id: int, model: str, **values: Any) -> None:
-    """Upsert the (account, model family) state row."""
-    async with store.sessions() as session:
-        state = await session.get(AccountModelState, (account_id, model))
-        if state is None:
-            state = AccountModelState(
-                account_id=account_id, model=model, requests=0, tokens=0, updated_at=time.time()
-            )
-            session.add(state)
-        for field_name, value in values.items():
-            setattr(state, field_name, value)
-        state.updated_at = time.time()
-        await session.commit()
