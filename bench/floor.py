@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.rawhttp import RawClient, RawReply, RawTransport
 from switchyard.providers.antigravity.transport import build_upstream
+from switchyard.tuning import tune_process
 
 HOP_BY_HOP = frozenset(
     {
@@ -305,6 +306,7 @@ def main() -> None:
         if args.server == "asgi"
         else create_app(args.upstream, client=client)
     )
+    tune_process()  # the gateway's process settings (`switchyard serve`), so both compare like with like
     uvicorn.run(
         app,
         host=args.host,

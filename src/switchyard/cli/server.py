@@ -8,8 +8,8 @@ import typer
 import uvicorn
 
 from switchyard.cli.common import ConfigOption, console, settings_from
-from switchyard.gcpolicy import tune_gc
 from switchyard.logs import configure_logging
+from switchyard.tuning import tune_process
 
 EMULATOR_NAMES = ("oauth", "antigravity", "gemini-web")
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
             f"Switchyard listening on http://{settings.host}:{settings.port} (store: {_store_name(settings)})"
         )
         app = create_app(settings)
-        tune_gc()  # after the imports and the app are built: they are what the collector should skip
+        tune_process()  # after the imports and the app are built: they are what the collector should skip
         run_uvicorn(
             app,
             settings.host,

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from switchyard.errors import InvalidRequest
+from switchyard.surfaces import json_body
 from switchyard.surfaces.body import read_body
 from switchyard.surfaces.deps import admit, authenticate, runtime_of
 from switchyard.surfaces.gemini import service
@@ -25,7 +26,7 @@ async def _read_json(request: Request, max_bytes: int) -> object:
     if not raw:
         raise InvalidRequest("Invalid JSON payload received: the body is empty.")
     try:
-        return orjson.loads(raw)
+        return json_body.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Invalid JSON payload received: {exc}.") from None
 

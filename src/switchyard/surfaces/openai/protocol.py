@@ -13,16 +13,17 @@ from typing import Any
 import orjson
 
 from switchyard.errors import InvalidRequest
+from switchyard.surfaces import json_body
 
 MISSING_PARAMETER = "missing_required_parameter"
 
 
-def parse_chat_request(raw: bytes | bytearray) -> dict[str, Any]:
-    """The request body as a dict, or the 400 OpenAI would give for it."""
-    if not raw.strip():
+def parse_chat_request(raw: bytearray) -> dict[str, Any]:
+    """The request body as a dict, or the 400 OpenAI would give for it. Consumes `raw`."""
+    if raw.isspace() or not raw:
         raise InvalidRequest("We could not parse the JSON body of your request: the body is empty.")
     try:
-        body = orjson.loads(raw)
+        body = json_body.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}.") from None
     if not isinstance(body, dict):

@@ -58,6 +58,9 @@ async def chat(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> R
         state=OpenAIChatStream.for_request(body, model=profile, signatures=runtime.signatures),
         crop=image_crop_ratio(body, model=profile),
     )
+    # The translated request holds all that is sent from here on; the messages' data URLs (tens
+    # of megabytes, copied into it once) need not stay alive for the whole call.
+    del body["messages"]
     if body.get("stream"):
         return await call.stream()
     return await call.complete()

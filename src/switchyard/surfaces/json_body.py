@@ -1,0 +1,88 @@
+"""Parsing request bodies that carry megabytes of base64 media, at about twice the body's size.
+
+`orjson.loads` copies its whole input before parsing and then builds every string, so a 20 MB
+body costs 20 MB (the buffer) + 20 MB (orjson's copy) + 20 MB (the parsed string) at its peak
+(docs/benchmarks.md, scenario 4). Nearly all of such a body is one or a few base64 strings, which
+need no JSON decoding at all. So before parsing a large body, every long string value made only
+of base64 characters (optionally behind a `data:<type>;base64,` prefix, as OpenAI's data URLs are)
+is cut out of the buffer into a `str` of its own and replaced by a short placeholder; the rest is
+parsed and the strings are put back where their placeholders are. The result is exactly what
+`orjson.loads` would have returned.
+
+A run is only cut when it is certainly a whole string value: it lies between two quotes with no
+other quote and no backslash inside (so neither quote is escaped), the opening quote follows a
+`:` (so it opens a value rather than closing a key or a string ending in `:`), and every byte
+is base64 (which no stretch of JSON outside a string can be). Anything else is left to orjson.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+import orjson
+
+LARGE_BODY_BYTES = 1024 * 1024
+"""Smaller bodies are parsed as they are: the copies cost little, and the scan would not pay."""
+LONG_STRING_BYTES = 64 * 1024
+_STRIDE = LONG_STRING_BYTES // 2
+"""Probing every `_STRIDE` bytes finds every run of at least `LONG_STRING_BYTES`."""
+_BASE64_VALUE = re.compile(rb"(?:data:[\w.+-]+/[\w.+-]+;base64,)?[A-Za-z0-9+/=_-]*")
+_WHITESPACE = b" \t\r\n"
+
+
+def loads(raw: bytearray) -> Any:
+    """`orjson.loads(raw)`, with long base64 strings cut out first when the body is large.
+
+    `raw` is consumed (the cut strings are removed from it). Raises `orjson.JSONDecodeError`.
+    """
+    if len(raw) < LARGE_BODY_BYTES:
+        return orjson.loads(raw)
+    carved = _carve(raw)
+    document = orjson.loads(raw)
+    del raw[:]
+    return _restore(document, carved) if carved else document
+
+
+def _carve(raw: bytearray) -> dict[str, str]:
+    """Cut the long base64 string values out of `raw`, in place; placeholder → string."""
+    carved: dict[str, str] = {}
+    tag = secrets.token_hex(8)
+    position = LONG_STRING_BYTES
+    while position < len(raw):
+        opening = raw.rfind(b'"', 0, position)
+        closing = raw.find(b'"', position)
+        if opening < 0 or closing < 0:
+            break
+        if closing - opening > LONG_STRING_BYTES and _is_base64_value(raw, opening, closing):
+            placeholder = f"\x00{tag}-{len(carved)}"
+            carved[placeholder] = str(memoryview(raw)[opening + 1 : closing], "ascii")
+            raw[opening + 1 : closing] = orjson.dumps(placeholder)[1:-1]
+            position = opening + LONG_STRING_BYTES
+        else:
+            position = max(position + _STRIDE, closing + 1)
+    return carved
+
+
+def _is_base64_value(raw: bytearray, opening: int, closing: int) -> bool:
+    before = opening - 1
+    while before >= 0 and raw[before] in _WHITESPACE:
+        before -= 1
+    if before < 0 or raw[before] != ord(":"):
+        return False
+    return _BASE64_VALUE.fullmatch(raw, opening + 1, closing) is not None
+
+
+def _restore(node: Any, carved: dict[str, str]) -> Any:
+    if isinstance(node, str):
+        return carved.get(node, node)
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str | dict | list):
+                node[key] = _restore(value, carved)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str | dict | list):
+                node[index] = _restore(value, carved)
+    return node
