@@ -13,10 +13,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchyard import admin, health
 from switchyard.config import Settings
@@ -57,7 +58,7 @@ def _render(request: Request, error: SwitchyardError) -> Response:
     return error_response(error, dialect, ctx.request_id if ctx else None)
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: Starlette) -> None:
     async def on_switchyard_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SwitchyardError)
         return _render(request, exc)
@@ -103,7 +104,7 @@ def create_app(
     *,
     mounts: Mapping[str, ASGIApp] | None = None,
     extra_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
-) -> FastAPI:
+) -> GatewayApp:
     """Build the gateway. `mounts` adds ASGI apps by path and `extra_lifespan` runs around the
     gateway's own startup and shutdown (both for the demo's emulators)."""
     runtime = Runtime(settings=settings, metrics=create_metrics())
@@ -158,14 +159,43 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.runtime = runtime
-    _install_error_handlers(app)
     app.include_router(health.build_router())
-    for client_routes in (models, gemini_routes, openai_routes, webchat_routes, images_routes):
-        app.router.routes.extend(client_routes.build_routes())
     app.include_router(admin.build_router())
     app.mount("/admin/static", admin.static_app(), name="admin-static")
     for path, mounted in (mounts or {}).items():
         app.mount(path, mounted)
-    app.add_middleware(GatewayMiddleware, runtime=runtime)
-    return app
+    client_routes = [
+        route
+        for surface in (models, gemini_routes, openai_routes, webchat_routes, images_routes)
+        for route in surface.build_routes()
+    ]
+    clients = Starlette(routes=client_routes)
+    for part in (app, clients):
+        part.state.runtime = runtime
+        _install_error_handlers(part)
+        part.add_middleware(GatewayMiddleware, runtime=runtime)
+    return GatewayApp(clients, app)
+
+
+CLIENT_PREFIXES = ("/antigravity/", "/gemini_official/")
+
+
+class GatewayApp:
+    """The gateway's ASGI entry point: the client APIs' paths go to a plain Starlette app holding
+    only the client routes, everything else (admin API and console, health, metrics, docs, the
+    lifespan, the demo's emulators) to the FastAPI app.
+
+    A client request is the hot path. FastAPI wraps every request in three more middleware layers
+    and matches it against the admin routes too, which cost about 9 µs a request (docs/benchmarks.md);
+    its dependency injection and OpenAPI models serve the admin API, not OpenAI's and Google's APIs.
+    """
+
+    def __init__(self, clients: Starlette, rest: FastAPI) -> None:
+        self.clients, self.rest = clients, rest
+        self.state = rest.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(CLIENT_PREFIXES):
+            await self.clients(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)

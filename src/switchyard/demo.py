@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from switchyard.app import create_app
+from switchyard.app import GatewayApp, create_app
 from switchyard.config import Settings
 from switchyard.emulators import cloudcode, gemini_web, google_oauth
 from switchyard.emulators.tls_proxy import GeminiWebProxy
@@ -82,7 +82,7 @@ async def _seed(
         await store.close()
 
 
-def build_demo_app(host: str, port: int, data_dir: Path, api_key: str, admin_key: str) -> FastAPI:
+def build_demo_app(host: str, port: int, data_dir: Path, api_key: str, admin_key: str) -> GatewayApp:
     settings = demo_settings(host, port, data_dir, admin_key)
     oauth_app = google_oauth.create_app()
     cloudcode_app = cloudcode.create_app()

@@ -36,6 +36,31 @@ def test_every_split_point(split: int) -> None:
     assert decode([STREAM[:split], STREAM[split:]]) == EXPECTED
 
 
+LF_STREAM = (
+    b'data: {"response":{"n":1},"traceId":"a"}\n\n'
+    b'data: {"response":{"n":2}}\n\n\n'
+    b": keep-alive\n\n"
+    b'data:{"response":{"n":3}}\n\n'
+    b'data: {"a":\ndata: 1}\n\n'
+    b'event: x\ndata: {"n":4}\n\n'
+    b'data: {"n":5}\n'
+)
+LF_EXPECTED = [
+    b'{"response":{"n":1},"traceId":"a"}',
+    b'{"response":{"n":2}}',
+    b'{"response":{"n":3}}',
+    b'{"a":\n1}',
+    b'{"n":4}',
+    b'{"n":5}',
+]
+
+
+@pytest.mark.parametrize("split", range(1, len(LF_STREAM)))
+def test_every_split_point_of_a_stream_of_plain_newlines(split: int) -> None:
+    assert decode([LF_STREAM[:split], LF_STREAM[split:]]) == LF_EXPECTED
+    assert decode([LF_STREAM[:split], LF_STREAM[split : split + 7], LF_STREAM[split + 7 :]]) == LF_EXPECTED
+
+
 def test_byte_by_byte() -> None:
     assert decode([STREAM[i : i + 1] for i in range(len(STREAM))]) == EXPECTED
 

@@ -18,6 +18,23 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """The events completed by `chunk` (possibly none)."""
+        if self._line or self._data or b"\r" in chunk:
+            return self._feed_lines(chunk)
+        end = chunk.rfind(b"\n\n")
+        if end < 0:
+            return self._feed_lines(chunk)
+        # The usual shape, and the per-chunk path: whole `data: <json>` events separated by blank
+        # lines. They are split out in C; any other block takes the line-by-line way.
+        events: list[bytes] = []
+        for block in chunk[:end].split(b"\n\n"):
+            if block.startswith(b"data: ") and b"\n" not in block:
+                events.append(block[6:])
+            elif block:
+                events += self._feed_lines(block + b"\n\n")
+        events += self._feed_lines(chunk[end + 2 :])
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[bytes]:
         events: list[bytes] = []
         start = 0
         while True:

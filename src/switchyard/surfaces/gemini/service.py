@@ -30,6 +30,7 @@ from switchyard.surfaces.sse import KEEPALIVE, keepalive_batches
 PROVIDER = "antigravity"
 _SSE_PREFIX = b"data: "
 _SSE_END = b"\r\n\r\n"
+_SSE_SEPARATOR = _SSE_END + _SSE_PREFIX
 _ARRAY_SEPARATOR = b",\r\n"
 
 
@@ -97,8 +98,11 @@ async def _event_batches(
 
     def serialize(batch: Batch) -> list[bytes]:
         nonlocal usage
-        for event in batch:
-            usage = usage_of(event) or usage
+        for event in reversed(batch):  # usage is cumulative: the batch's last report is enough
+            found = usage_of(event)
+            if found:
+                usage = found
+                break
         return [orjson.dumps(event) for event in batch]
 
     try:
@@ -122,10 +126,8 @@ async def _sse_body(
             async for batch in batches:
                 if batch is None:
                     yield KEEPALIVE
-                elif len(batch) == 1:
-                    yield _SSE_PREFIX + batch[0] + _SSE_END
                 else:
-                    yield _SSE_END.join([_SSE_PREFIX + data for data in batch]) + _SSE_END
+                    yield _SSE_PREFIX + _SSE_SEPARATOR.join(batch) + _SSE_END
     except SwitchyardError as error:
         ctx.error_class = str(getattr(error, "error_class", "")) or None
         yield _SSE_PREFIX + error_body(error, "google") + _SSE_END
