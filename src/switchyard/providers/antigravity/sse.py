@@ -25,8 +25,15 @@ class SSEDecoder:
             return self._feed_lines(chunk)
         # The usual shape, and the per-chunk path: whole `data: <json>` events separated by blank
         # lines. They are split out in C; any other block takes the line-by-line way.
-        events: list[bytes] = []
-        for block in chunk[:end].split(b"\n\n"):
+        whole = chunk[:end]
+        if whole.startswith(b"data: "):
+            events = whole[6:].split(b"\n\ndata: ")
+            if whole.count(b"\n") == 2 * (len(events) - 1):  # no other line anywhere
+                if end + 2 < len(chunk):
+                    events += self._feed_lines(chunk[end + 2 :])
+                return events
+        events = []
+        for block in whole.split(b"\n\n"):
             if block.startswith(b"data: ") and b"\n" not in block:
                 events.append(block[6:])
             elif block:
