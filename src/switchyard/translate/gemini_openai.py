@@ -70,6 +70,7 @@ class OpenAIChatStream:
     image_count: int = 0
     has_content: bool = False
     _prefix: bytes | None = None
+    _delta_head: bytes | None = None
     _role_sent: bool = False
     _turn_signature: str | None = None
     _thinking: list[str] = field(default_factory=list)
@@ -126,17 +127,20 @@ class OpenAIChatStream:
         return self._prefix
 
     def _frame(self, delta: Mapping[str, Any], finish_reason: str | None) -> bytes:
+        if self._delta_head is None:
+            self._delta_head = self._prefix_bytes() + b'[{"index":0,"delta":'
         usage = b',"usage":null' if self.include_usage else b""
         finish = b"null" if finish_reason is None else b'"' + finish_reason.encode() + b'"'
-        return (
-            self._prefix_bytes()
-            + b'[{"index":0,"delta":'
-            + orjson.dumps(delta)
-            + b',"logprobs":null,"finish_reason":'
-            + finish
-            + b"}]"
-            + usage
-            + b"}\n\n"
+        return b"".join(
+            (
+                self._delta_head,
+                orjson.dumps(delta),
+                b',"logprobs":null,"finish_reason":',
+                finish,
+                b"}]",
+                usage,
+                b"}\n\n",
+            )
         )
 
     # -- non-streaming -------------------------------------------------------------------------
@@ -219,6 +223,11 @@ class OpenAIChatStream:
             self.created = created
 
     def _parts_delta(self, parts: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+        if len(parts) == 1 and len(parts[0]) == 1 and type(only := parts[0].get("text")) is str:
+            if not only:  # most events: one plain text part, and nothing to look at but its text
+                return None
+            self.has_content = True
+            return {"content": only}
         text: list[str] = []
         thoughts: list[str] = []
         calls: list[dict[str, Any]] = []

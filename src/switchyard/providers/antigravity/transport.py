@@ -296,6 +296,9 @@ def _decode_event(data: bytes, delivered: int) -> dict[str, Any] | None:
         if delivered:
             raise StreamInterrupted("Antigravity stream sent a garbled event") from None
         raise UpstreamTransient("Antigravity stream sent a garbled event") from None
+    if type(payload) is dict and "error" not in payload:  # the per-event path: an ordinary event
+        inner = payload.get("response")
+        return inner if type(inner) is dict else None
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
         code = payload["error"].get("code")
         error = classify_error(code if isinstance(code, int) else 500, data, {})
