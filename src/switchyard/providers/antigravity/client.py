@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -214,7 +213,7 @@ class AntigravityClient:
             raise UpstreamTransient("Antigravity sent a reply without a response")
         return inner
 
-    async def stream(
+    def stream(
         self,
         account: UpstreamAccount,
         model: str,
@@ -229,13 +228,16 @@ class AntigravityClient:
 
         Errors before the first event are the classified upstream error (the pool may retry on
         another account); a break after it is `StreamInterrupted`. Closing the iterator (`aclose`,
-        or cancelling the consumer) closes the upstream response.
+        or cancelling the consumer) closes the upstream response. The request goes out on the first
+        `anext` (the events are read straight from `iter_events`: no generator in between on the
+        per-chunk path).
         """
-        envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
-        response = await self._open(account, STREAM_PATH, envelope, stream=True)
-        async with aclosing(iter_events(response)) as batches:
-            async for batch in batches:
-                yield batch
+
+        async def opened() -> aiohttp.ClientResponse:
+            envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
+            return await self._open(account, STREAM_PATH, envelope, stream=True)
+
+        return iter_events(opened)
 
     async def count_tokens(
         self, account: UpstreamAccount, model: str, request: Mapping[str, Any]

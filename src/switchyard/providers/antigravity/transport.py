@@ -20,7 +20,7 @@ import functools
 import logging
 import os
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -310,15 +310,19 @@ def _decode_event(data: bytes, delivered: int) -> dict[str, Any] | None:
     return unwrap_response(payload)
 
 
-async def iter_events(response: aiohttp.ClientResponse) -> AsyncGenerator[list[dict[str, Any]], None]:
+async def iter_events(
+    open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+) -> AsyncGenerator[list[dict[str, Any]], None]:
     """Yield the inner `GenerateContentResponse`s as they arrive, in batches: every event
     completed by one read of the socket together (one hop through the generators above per read,
-    not per event — this is the per-chunk path). Always closes `response`.
+    not per event — this is the per-chunk path). `open_response` sends the request (on the first
+    `anext`); the response is always closed.
 
     Before anything was yielded a failure is an ordinary (retryable) upstream error; after, it is
     `StreamInterrupted`, because the client already has part of an answer. A stream that ends
     without any `finishReason` was truncated, not finished (field-notes §3.5).
     """
+    response = await open_response()
     decoder = SSEDecoder()
     delivered = 0
     finished = False
