@@ -15,7 +15,7 @@ from switchyard.config import Settings
 from switchyard.emulators.cloudcode_catalogue import derive_project_id
 from switchyard.errors import AccountDead
 from switchyard.providers.antigravity import AntigravityClient
-from switchyard.providers.antigravity.transport import HttpClients
+from switchyard.providers.antigravity.transport import http_clients
 from tests.servers import serve
 
 from .conftest import Emulator, register_account, upstream_settings
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_one_client_per_proxy_url() -> None:
-    clients = HttpClients(Settings())
+    clients = http_clients(Settings())
     try:
         direct = clients.get(None)
         assert clients.get("") is direct
@@ -37,7 +37,7 @@ async def test_one_client_per_proxy_url() -> None:
 
 
 async def test_an_unusable_proxy_url_is_reported_without_its_credentials() -> None:
-    clients = HttpClients(Settings())
+    clients = http_clients(Settings())
     with pytest.raises(AccountDead) as caught:
         clients.get("ftp://user:hunter2@proxy.example")
     assert "hunter2" not in str(caught.value)

@@ -36,7 +36,7 @@ from .protocol import (
     request_headers,
     unwrap_response,
 )
-from .transport import HttpClients, Upstreams, iter_events, open_on_hosts, read_json
+from .transport import http_clients, iter_events, open_on_hosts, read_json, upstreams
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ class AntigravityClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.onboard_policy = discovery.OnboardPolicy()
-        self._http = HttpClients(settings)
-        self._upstreams = Upstreams(settings)
+        self._http = http_clients(settings)
+        self._upstreams = upstreams(settings)
         self._tokens = TokenCache(self._refresh)
         self._discovering: dict[int, asyncio.Future[str]] = {}
         self._catalogues: dict[int, dict[str, Any]] = {}

@@ -21,7 +21,7 @@ import logging
 import os
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 import certifi
@@ -73,34 +73,53 @@ def _check_proxy_url(proxy_url: str | None) -> None:
         )
 
 
-class HttpClients:
-    """Lazily built, cached `httpx.AsyncClient`s keyed by proxy URL (None = direct), for the rare calls."""
+class _Pool(Protocol):
+    async def aclose(self) -> None: ...
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
 
-    def get(self, proxy_url: str | None) -> httpx.AsyncClient:
+C = TypeVar("C", bound=_Pool)
+
+
+class PerProxy(Generic[C]):
+    """Lazily built clients, one per proxy URL (None = direct): a proxy is a property of a
+    connection pool, and operators pin accounts to proxies to keep one IP per account."""
+
+    def __init__(self, build: Callable[[str | None], C]) -> None:
+        self._build = build
+        self._clients: dict[str | None, C] = {}
+
+    def get(self, proxy_url: str | None) -> C:
         """The client for `proxy_url`; an unusable proxy URL is the operator's to fix."""
         proxy_url = proxy_url or None
         client = self._clients.get(proxy_url)
         if client is None:
             _check_proxy_url(proxy_url)
-            timeout_s = self._settings.antigravity_request_timeout_s
-            client = httpx.AsyncClient(
-                http2=True,
-                proxy=proxy_url,
-                timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
-                follow_redirects=False,
-            )
-            self._clients[proxy_url] = client
+            client = self._clients[proxy_url] = self._build(proxy_url)
         return client
 
     async def aclose(self) -> None:
-        """Close every pooled client (the gateway's shutdown)."""
+        """Close every pool (the gateway's shutdown)."""
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def http_clients(settings: Settings) -> PerProxy[httpx.AsyncClient]:
+    """httpx clients for the rare calls (token refresh, project discovery, quota reads)."""
+    timeout_s = settings.antigravity_request_timeout_s
+    return PerProxy(
+        lambda proxy_url: httpx.AsyncClient(
+            http2=True,
+            proxy=proxy_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
+            follow_redirects=False,
+        )
+    )
+
+
+def upstreams(settings: Settings) -> PerProxy[Upstream]:
+    """aiohttp sessions for the generation calls."""
+    return PerProxy(lambda proxy_url: build_upstream(proxy_url, settings.antigravity_request_timeout_s))
 
 
 class Upstream:
@@ -141,7 +160,6 @@ def ssl_context() -> ssl.SSLContext:
 
 def build_upstream(proxy_url: str | None, read_timeout_s: float) -> Upstream:
     """The generation client for `proxy_url` (None = direct); needs a running event loop."""
-    _check_proxy_url(proxy_url)
     context = ssl_context()
     proxy: str | None = None
     connector: aiohttp.BaseConnector
@@ -171,29 +189,6 @@ def build_upstream(proxy_url: str | None, read_timeout_s: float) -> Upstream:
         trust_env=False,
     )
     return Upstream(session, proxy)
-
-
-class Upstreams:
-    """Lazily built, cached `Upstream`s keyed by proxy URL (None = direct), for generation calls."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._upstreams: dict[str | None, Upstream] = {}
-
-    def get(self, proxy_url: str | None) -> Upstream:
-        """The client for `proxy_url`; an unusable proxy URL is the operator's to fix."""
-        proxy_url = proxy_url or None
-        upstream = self._upstreams.get(proxy_url)
-        if upstream is None:
-            upstream = build_upstream(proxy_url, self._settings.antigravity_request_timeout_s)
-            self._upstreams[proxy_url] = upstream
-        return upstream
-
-    async def aclose(self) -> None:
-        """Close every pool (the gateway's shutdown)."""
-        upstreams, self._upstreams = list(self._upstreams.values()), {}
-        for upstream in upstreams:
-            await upstream.aclose()
 
 
 def moves_to_next_host(error: UpstreamError) -> bool:
