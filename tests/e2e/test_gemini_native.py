@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -216,3 +218,56 @@ def test_thought_parts_only_when_the_client_asks(stack: Stack, include: bool | N
     parts = response.json()["candidates"][0]["content"]["parts"]
     assert any(p.get("thought") for p in parts) is bool(include)
     assert any(p.get("text") and not p.get("thought") for p in parts)
+
+
+@pytest.fixture
+def slow_stack(tmp_path: Path) -> Iterator[Stack]:
+    """A short keepalive interval and an upstream that pauses 350 ms between events."""
+    with antigravity_stack(tmp_path, keepalive_interval_s=0.1) as running:
+        httpx.post(f"{running.cloudcode}/_control/settings", json={"event_delay_ms": 350}).raise_for_status()
+        yield running
+
+
+def test_sse_stream_keeps_the_connection_alive_between_events(slow_stack: Stack) -> None:
+    with httpx.stream(
+        "POST",
+        f"{slow_stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        headers={"x-goog-api-key": slow_stack.create_key()},
+        json={"contents": [{"parts": [{"text": "tell me a story about owls"}]}]},
+        timeout=30,
+    ) as response:
+        lines = [line for line in response.iter_lines() if line]
+    data = [index for index, line in enumerate(lines) if line.startswith("data: ")]
+    keepalives = [index for index, line in enumerate(lines) if line == ": keepalive"]
+    assert len(data) >= 2 and keepalives, lines
+    assert data[0] < keepalives[0] < data[-1], "keepalives came between events"
+
+
+def test_json_array_stream_is_kept_alive_with_whitespace_and_stays_valid(slow_stack: Stack) -> None:
+    response = httpx.post(
+        f"{slow_stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        headers={"x-goog-api-key": slow_stack.create_key()},
+        json={"contents": [{"parts": [{"text": "count to three"}]}]},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert re.search(rb"\} +(,|\])", response.content), "keepalive spaces after an element"
+    items = orjson.loads(response.content)
+    assert isinstance(items, list) and len(items) >= 2
+
+
+def test_a_client_that_leaves_ends_the_upstream_stream(slow_stack: Stack) -> None:
+    httpx.post(f"{slow_stack.cloudcode}/_control/settings", json={"event_delay_ms": 1500}).raise_for_status()
+    with httpx.stream(
+        "POST",
+        f"{slow_stack.gateway}/antigravity/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        headers={"x-goog-api-key": slow_stack.create_key()},
+        json={"contents": [{"parts": [{"text": "a long story, please"}]}]},
+        timeout=30,
+    ) as response:
+        lines = response.iter_lines()
+        assert next(line for line in lines if line.startswith("data: "))
+    deadline = time.monotonic() + 1
+    while "switchyard_open_streams 0.0" not in httpx.get(slow_stack.gateway + "/metrics").text:
+        assert time.monotonic() < deadline, "the gateway kept streaming to a client that left"
+        time.sleep(0.05)

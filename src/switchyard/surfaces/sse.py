@@ -1,156 +1,118 @@
-"""Server-sent events: keepalive comments while the upstream is silent, and the stream lifecycle.
+"""Streaming responses: the body written as it is produced, keepalive comments while the upstream
+is silent, and the stream ended when the client goes away.
 
 Proxies in front of the gateway (Cloudflare ~100 s, nginx 60 s) cut connections that stay silent,
-and a thinking model can be silent for minutes; an SSE comment line every `interval` keeps the
-connection open without disturbing any client (field-notes §6).
+and a thinking model can be silent for minutes; a comment every `interval` keeps the connection
+open without disturbing any client (field-notes §6).
 
-Speed: this sits on the per-chunk path. Waiting for "the next event or `interval`, whichever comes
-first" the obvious way (`asyncio.wait` on a task per event) costs a task, a future and a timer per
-event. Instead one pump task per stream reads the upstream into a small buffer, and the consumer
-takes what is there without waiting at all; only when the buffer is empty does it wait, on one
-future, and a single timer per stream, re-armed lazily, wakes it when `interval` passed without
-an event. Taking everything that is buffered at once (`keepalive_batches`) also lets a surface
-write several frames with one socket write.
+Speed: this is the per-chunk path. The response's own task reads the body — and through it the
+upstream — and writes each chunk, with nothing in between: no task switch, no future, no timer
+per chunk. One watcher task per stream does the rest: it waits for the client to go away (uvicorn
+speaks ASGI 2.3, so a write to a closed connection does not fail) with the keepalive interval as
+its timeout, and writes a keepalive when it times out and nothing was written meanwhile.
+Starlette's `StreamingResponse` needs a task group and a second task per stream for the same
+disconnect check, and a keepalive needs the upstream read in yet another task; this replaces all
+three with one (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Mapping
 
-T = TypeVar("T")
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
 KEEPALIVE = b": keepalive\n\n"
-BUFFERED_EVENTS = 32
-"""How far the pump may read ahead of a slow client (events), so memory per stream stays bounded."""
 
 
-class _Channel(Generic[T]):
-    """A bounded single-producer, single-consumer buffer between the pump task and the consumer."""
+class EventStream(StreamingResponse):
+    """A streaming response (status 200) with `keepalive` written whenever `interval_s` passes
+    without a write. When the client disconnects, the body is cancelled at its current `await`
+    (its `finally` blocks run) and the response ends quietly. Starlette's headers and media type
+    handling; its `__call__` replaced (see the module docstring)."""
 
-    __slots__ = ("_space", "_waiter", "closed", "error", "items", "last_activity")
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        *,
+        interval_s: float,
+        media_type: str,
+        headers: Mapping[str, str] | None = None,
+        keepalive: bytes = KEEPALIVE,
+    ) -> None:
+        super().__init__(body, media_type=media_type, headers=headers)
+        self.source, self.interval_s, self.keepalive = body, interval_s, keepalive
 
-    def __init__(self) -> None:
-        self.items: deque[T] = deque()
-        self.closed = False
-        self.error: BaseException | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._space: asyncio.Future[None] | None = None
-        self.last_activity = 0.0
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def pump(self, batches: AsyncIterator[list[T]]) -> None:
-        loop = asyncio.get_running_loop()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        writer = _Writer(send, asyncio.get_running_loop())
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        watcher = asyncio.create_task(self._watch(receive, writer, task))
         try:
-            async for batch in batches:
-                self.items.extend(batch)
-                self.last_activity = loop.time()
-                self._wake()
-                if len(self.items) >= BUFFERED_EVENTS:
-                    self._space = loop.create_future()
-                    await self._space
+            async for chunk in self.source:
+                await writer.write(chunk)
+            writer.finished = True
+            await writer.write(b"", more_body=False)
         except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # handed to the consumer, in order, after the events before it
-            self.error = exc
+            if not writer.client_gone:
+                raise
+            task.uncancel()  # the client went away: the stream is over, nothing failed
         finally:
-            self.closed = True
-            self._wake()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            close = getattr(self.source, "aclose", None)
+            if close is not None:
+                await close()
 
-    def take_all(self) -> list[T]:
-        batch = list(self.items)
-        self.items.clear()
-        space = self._space
-        if space is not None and not space.done():
-            space.set_result(None)
-        return batch
-
-    async def wait(self, interval_s: float) -> bool:
-        """Wait for an event or the end; False when `interval_s` passed without either."""
-        loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
-        timer: asyncio.TimerHandle | None = None
-
-        def on_timer() -> None:
-            nonlocal timer
-            if waiter.done():
-                return
-            # Re-arm instead of firing when an event arrived after the timer was set.
-            due = self.last_activity + interval_s
-            if loop.time() < due:
-                timer = loop.call_at(due, on_timer)
-            else:
-                waiter.set_result(None)
-
-        timer = loop.call_at(self.last_activity + interval_s, on_timer)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
-        return bool(self.items) or self.closed
-
-
-async def keepalive_batches(
-    events: AsyncIterator[list[T]], interval_s: float
-) -> AsyncGenerator[list[T] | None, None]:
-    """Read batches of events from `events`; yield the events in batches of what has arrived by
-    the time the consumer asks (never empty, never delayed); yield None whenever `interval_s`
-    passes without an event. Re-raises the upstream's error after the events that preceded it.
-    Closes `events`."""
-    channel: _Channel[T] = _Channel()
-    loop = asyncio.get_running_loop()
-    channel.last_activity = loop.time()
-    pump = loop.create_task(channel.pump(events))
-    try:
+    async def _watch(self, receive: Receive, writer: _Writer, task: asyncio.Task[None]) -> None:
+        loop = writer.loop
         while True:
-            if channel.items:
-                yield channel.take_all()
+            delay = writer.last_write + self.interval_s - loop.time()
+            if delay <= 0:
+                if not writer.busy:
+                    await writer.write(self.keepalive)
+                else:
+                    writer.last_write = loop.time()  # a write in progress is activity too
                 continue
-            if channel.closed:
-                if channel.error is not None:
-                    error, channel.error = channel.error, None
-                    raise error
+            try:
+                async with asyncio.timeout(delay):
+                    message = await receive()
+            except TimeoutError:
+                continue
+            if message["type"] == "http.disconnect" and not writer.finished:
+                writer.client_gone = True
+                task.cancel()
                 return
-            if not await channel.wait(interval_s):
-                channel.last_activity = loop.time()
-                yield None
-    finally:
-        if not pump.done():
-            pump.cancel()
-        with contextlib.suppress(BaseException):
-            await pump
-        close = getattr(events, "aclose", None)
-        if close is not None:
-            await close()
 
 
-async def _singletons(events: AsyncIterator[T]) -> AsyncGenerator[list[T], None]:
-    try:
-        async for event in events:
-            yield [event]
-    finally:
-        close = getattr(events, "aclose", None)
-        if close is not None:
-            await close()
+class _Writer:
+    """The response's writes, from the body's task and the watcher's, one at a time."""
 
+    __slots__ = ("_idle", "busy", "client_gone", "finished", "last_write", "loop", "send")
 
-async def with_keepalive(events: AsyncIterator[T], interval_s: float) -> AsyncIterator[T | None]:
-    """Yield the events, one at a time; yield None whenever `interval_s` passes without one.
-    Closes `events`."""
-    batches = keepalive_batches(_singletons(events), interval_s)
-    try:
-        async for batch in batches:
-            if batch is None:
-                yield None
-                continue
-            for item in batch:
-                yield item
-    finally:
-        await batches.aclose()
+    def __init__(self, send: Send, loop: asyncio.AbstractEventLoop) -> None:
+        self.send, self.loop = send, loop
+        self.last_write = loop.time()
+        self.busy = False
+        self.finished = False
+        self.client_gone = False
+        self._idle: asyncio.Future[None] | None = None
+
+    async def write(self, chunk: bytes, *, more_body: bool = True) -> None:
+        while self.busy:  # only when the other side's write waits for a slow client's socket
+            if self._idle is None:
+                self._idle = self.loop.create_future()
+            await self._idle
+        self.busy = True
+        try:
+            await self.send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+        finally:
+            self.busy = False
+            idle, self._idle = self._idle, None
+            if idle is not None and not idle.done():
+                idle.set_result(None)
+        self.last_write = self.loop.time()

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from switchyard.errors import SwitchyardError
 from switchyard.pool import failover
@@ -25,7 +25,7 @@ from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.gemini.protocol import usage_of
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.sse import KEEPALIVE, keepalive_batches
+from switchyard.surfaces.sse import KEEPALIVE, EventStream
 
 PROVIDER = "antigravity"
 _SSE_PREFIX = b"data: "
@@ -81,19 +81,23 @@ async def stream(
         tokens=batch_tokens,
         session=_session(ctx, request),
     )
-    body = _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest)
-    media_type = "text/event-stream" if sse else "application/json"
-    return StreamingResponse(body, media_type=media_type, headers={"cache-control": "no-cache"})
+    return EventStream(
+        _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest),
+        interval_s=runtime.settings.keepalive_interval_s,
+        media_type="text/event-stream" if sse else "application/json",
+        headers={"cache-control": "no-cache"},
+        keepalive=KEEPALIVE if sse else b" ",  # whitespace between array elements keeps it alive
+    )
 
 
 Batch = list[dict[str, Any]]
 
 
 async def _event_batches(
-    runtime: Runtime, ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
-) -> AsyncGenerator[list[bytes] | None, None]:
-    """The serialized events, in batches of what has arrived (None for a keepalive), recording
-    usage as it goes by. Always closes `rest`, also when closed before reading past `first`."""
+    ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
+) -> AsyncGenerator[list[bytes], None]:
+    """The serialized events, in batches of what has arrived, recording usage as it goes by.
+    Always closes `rest`, also when closed before reading past `first`."""
     usage = None
 
     def serialize(batch: Batch) -> list[bytes]:
@@ -106,12 +110,11 @@ async def _event_batches(
         return [orjson.dumps(event) for event in batch]
 
     try:
-        async with aclosing(keepalive_batches(rest, runtime.settings.keepalive_interval_s)) as batches:
-            yield serialize(first)
-            async for batch in batches:
-                yield None if batch is None else serialize(batch)
+        yield serialize(first)
+        async for batch in rest:
+            yield serialize(batch)
     finally:
-        await close_quietly(rest)  # idempotent; `batches` never closes it if it was never started
+        await close_quietly(rest)
         if usage:
             ctx.set_usage(*usage)
 
@@ -122,12 +125,9 @@ async def _sse_body(
     """One write per batch: the frames of every event that arrived together, joined."""
     runtime.metrics.open_streams.inc()
     try:
-        async with aclosing(_event_batches(runtime, ctx, first, rest)) as batches:
+        async with aclosing(_event_batches(ctx, first, rest)) as batches:
             async for batch in batches:
-                if batch is None:
-                    yield KEEPALIVE
-                else:
-                    yield _SSE_PREFIX + _SSE_SEPARATOR.join(batch) + _SSE_END
+                yield _SSE_PREFIX + _SSE_SEPARATOR.join(batch) + _SSE_END
     except SwitchyardError as error:
         ctx.error_class = str(getattr(error, "error_class", "")) or None
         yield _SSE_PREFIX + error_body(error, "google") + _SSE_END
@@ -142,11 +142,8 @@ async def _array_body(
     runtime.metrics.open_streams.inc()
     separator = b"["
     try:
-        async with aclosing(_event_batches(runtime, ctx, first, rest)) as batches:
+        async with aclosing(_event_batches(ctx, first, rest)) as batches:
             async for batch in batches:
-                if batch is None:
-                    yield b" "  # whitespace between array elements keeps the connection alive
-                    continue
                 yield separator + _ARRAY_SEPARATOR.join(batch)
                 separator = _ARRAY_SEPARATOR
     except SwitchyardError as error:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from switchyard.errors import InternalError, SwitchyardError
 from switchyard.pool import failover
@@ -28,7 +28,7 @@ from switchyard.surfaces.media import fetch_all_media
 from switchyard.surfaces.openai.images import Ratio, crop_event_images
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.sse import KEEPALIVE, keepalive_batches
+from switchyard.surfaces.sse import EventStream
 from switchyard.translate import (
     OpenAIChatStream,
     image_crop_ratio,
@@ -115,7 +115,12 @@ class _Call:
         except BaseException:
             await _close(rest)
             raise
-        return StreamingResponse(self._sse(head, rest), media_type="text/event-stream", headers=SSE_HEADERS)
+        return EventStream(
+            self._sse(head, rest),
+            interval_s=self.runtime.settings.keepalive_interval_s,
+            media_type="text/event-stream",
+            headers=SSE_HEADERS,
+        )
 
     async def _batch_frames(self, batch: list[Event]) -> list[bytes]:
         frames: list[bytes] = []
@@ -129,14 +134,10 @@ class _Call:
         """The SSE body. A client that goes away cancels this generator; `finally` then closes the
         upstream stream (shielded, since the cancelled scope would otherwise cancel the cleanup too)."""
         self.runtime.metrics.open_streams.inc()
-        events = keepalive_batches(rest, self.runtime.settings.keepalive_interval_s)
         try:
             if head:
                 yield b"".join(head)
-            async for batch in events:
-                if batch is None:
-                    yield KEEPALIVE
-                    continue
+            async for batch in rest:
                 # The frames of every event that arrived together go out in one write.
                 frames: list[bytes] = []
                 try:
@@ -162,7 +163,6 @@ class _Call:
         finally:
             self._record_usage()
             with anyio.CancelScope(shield=True):
-                await _close(events)
                 await _close(rest)
             self.runtime.metrics.open_streams.dec()
 

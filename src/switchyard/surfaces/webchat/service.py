@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from switchyard.errors import InternalError, InvalidRequest, SwitchyardError
 from switchyard.pool import failover
@@ -35,7 +35,7 @@ from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.media import fetch_all_media
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.sse import KEEPALIVE, with_keepalive
+from switchyard.surfaces.sse import EventStream
 from switchyard.surfaces.webchat import conversations
 from switchyard.surfaces.webchat.common import deliver_media, model_headers, provider
 from switchyard.translate import OpenAIChatStream
@@ -145,8 +145,11 @@ class _Call:
         except BaseException:
             await _close(rest)
             raise
-        return StreamingResponse(
-            self._sse(head, rest), media_type="text/event-stream", headers={**SSE_HEADERS, **self.headers}
+        return EventStream(
+            self._sse(head, rest),
+            interval_s=self.runtime.settings.keepalive_interval_s,
+            media_type="text/event-stream",
+            headers={**SSE_HEADERS, **self.headers},
         )
 
     def _frames(self, event: Event) -> list[bytes]:
@@ -156,14 +159,10 @@ class _Call:
 
     async def _sse(self, head: list[bytes], rest: AsyncIterator[Event]) -> AsyncIterator[bytes]:
         self.runtime.metrics.open_streams.inc()
-        events = with_keepalive(rest, self.runtime.settings.keepalive_interval_s)
         try:
             for frame in head:
                 yield frame
-            async for event in events:
-                if event is None:
-                    yield KEEPALIVE
-                    continue
+            async for event in rest:
                 for frame in self._frames(event):
                     yield frame
             for frame in self.state.finish():
@@ -179,7 +178,6 @@ class _Call:
         finally:
             self._record_usage()
             with anyio.CancelScope(shield=True):
-                await _close(events)
                 await _close(rest)
             self.runtime.metrics.open_streams.dec()
 
