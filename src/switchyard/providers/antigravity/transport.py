@@ -305,6 +305,15 @@ def _decode_event(data: bytes, delivered: int) -> dict[str, Any] | None:
     return unwrap_response(payload)
 
 
+def _decode_batch(datas: list[bytes], delivered: int) -> list[dict[str, Any]]:
+    batch: list[dict[str, Any]] = []
+    for data in datas:
+        event = _decode_event(data, delivered + len(batch))
+        if event is not None:
+            batch.append(event)
+    return batch
+
+
 async def iter_events(
     open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
@@ -324,20 +333,12 @@ async def iter_events(
     try:
         try:
             async for chunk in response.content.iter_any():
-                batch: list[dict[str, Any]] = []
-                for data in decoder.feed(chunk):
-                    event = _decode_event(data, delivered + len(batch))
-                    if event is not None:
-                        batch.append(event)
+                batch = _decode_batch(decoder.feed(chunk), delivered)
                 if batch:
                     finished = finished or any(map(has_finish_reason, batch))
                     delivered += len(batch)
                     yield batch
-            batch = []
-            for data in decoder.finish():
-                event = _decode_event(data, delivered + len(batch))
-                if event is not None:
-                    batch.append(event)
+            batch = _decode_batch(decoder.finish(), delivered)
             if batch:
                 finished = finished or any(map(has_finish_reason, batch))
                 delivered += len(batch)
