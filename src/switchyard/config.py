@@ -20,10 +20,10 @@ ANTIGRAVITY_CLIENT_ID = "1071006060591-tmhssin2h21lcre235vtolojh4g403ep.apps.goo
 
 ANTIGRAVITY_DEFAULT_BASE_URLS = (
     "https://daily-cloudcode-pa.googleapis.com",
-    "https://daily-cloudcode-pa.sandbox.googleapis.com",
     "https://cloudcode-pa.googleapis.com",
 )
-"""Generate calls try these in order (protocols/antigravity.md §1)."""
+"""Generate calls try these in order (protocols/antigravity.md §1; the sandbox host is no longer
+tried, §12.3)."""
 
 ANTIGRAVITY_DEFAULT_DISCOVERY_URL = "https://cloudcode-pa.googleapis.com"
 
@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     antigravity_user_agent: str = "antigravity/hub/2.9.1 darwin/arm64"
     antigravity_client_version: str = "2.9.1"
     antigravity_request_timeout_s: float = 600.0
+    models_file: str | None = None
+    """An operator's TOML file of model metadata and aliases (the tables of `catalogue.toml`)."""
+    model_aliases: str = ""
+    """Extra aliases, `alias=model,other=model`; they win over the shipped and upstream forwarding."""
 
     gemini_web_ca_bundle: Path | None = None
     gemini_web_media_delivery: Literal["url", "data"] = "url"

@@ -17,23 +17,24 @@ from hypothesis import strategies as st
 from switchyard.emulators.cloudcode_errors import CloudCodeError
 from switchyard.emulators.cloudcode_proto import check_payload
 from switchyard.emulators.cloudcode_validate import validate_generation
-from switchyard.providers.antigravity import model_profile, resolve_model
-from switchyard.providers.antigravity.models import apply_model_config
+from switchyard.providers.antigravity import Catalogue
 from switchyard.providers.antigravity.protocol import build_envelope
+from switchyard.providers.antigravity.request_fit import fit_request
 from switchyard.translate import to_gemini_request
 from tests.translate.test_schema import ROOTS, SCHEMAS, output_paths, plain_property_paths
 
 MODELS = ["gemini-3-pro-high", "gemini-2.5-flash", "claude-sonnet-4-5-thinking", "claude-sonnet-4-5"]
+CATALOGUE = Catalogue.from_files()
 
 
 def _envelope(model: str, body: dict[str, Any]) -> dict[str, Any]:
     """What the gateway would send upstream for `body` (an OpenAI chat request) on `model`."""
-    request = to_gemini_request(body, model=model_profile(model))
-    spec = resolve_model(model)
+    spec = CATALOGUE.resolve(model)
+    request = to_gemini_request(body, model=spec.profile())
     return build_envelope(
         project="emulated-project",
         upstream_model=spec.upstream_id,
-        request=apply_model_config(request, spec),
+        request=fit_request(request, spec),
         request_type=spec.request_type,
     )
 

@@ -272,6 +272,8 @@ class CheckResult:
     tier_id: str | None = None
     token_expires_at: float | None = None
     quotas: list[FamilyQuota] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    """Where the account's model catalogue disagrees with the shipped metadata (Antigravity)."""
 
     @property
     def failed(self) -> bool:
@@ -412,7 +414,7 @@ async def _record_check(store: Store, account: AccountPublic, found: AccountChec
     await repository.update_account(store, account.name, **changes)
     quotas = [
         FamilyQuota(family, quota.remaining_fraction, quota.reset_at)
-        for family, quota in sorted(found.family_quotas().items())
+        for family, quota in sorted(found.quotas.items())
     ]
     # An upsert: the pool's quota refresher may be writing the same rows at this moment.
     await persist.save_quotas(
@@ -428,4 +430,5 @@ async def _record_check(store: Store, account: AccountPublic, found: AccountChec
         tier_id=found.tier_id,
         token_expires_at=found.token_expires_at,
         quotas=quotas,
+        drift=found.drift,
     )

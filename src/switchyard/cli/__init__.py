@@ -1,10 +1,10 @@
-"""The `switchyard` command line: serve, migrate, demo, emulate, keys, accounts."""
+"""The `switchyard` command line: serve, migrate, demo, emulate, keys, accounts, models."""
 
 from __future__ import annotations
 
 import typer
 
-from switchyard.cli import accounts, keys, server
+from switchyard.cli import accounts, keys, models, server
 
 app = typer.Typer(
     name="switchyard",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 server.register(app)
+models.register(app)
 app.add_typer(keys.app, name="keys")
 app.add_typer(accounts.app, name="accounts")
 

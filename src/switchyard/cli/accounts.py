@@ -218,7 +218,7 @@ def _print_check_table(results: list[CheckResult]) -> None:
             f"[{colour}]{result.outcome}[/{colour}]",
             result.project_id or "-",
             _quota_cell(result),
-            result.message,
+            "\n".join([result.message, *(f"[yellow]drift:[/yellow] {note}" for note in result.drift)]),
         )
     console.print(table)
 

@@ -23,8 +23,7 @@ from switchyard.pool.decisions import TABLE, Action
 from switchyard.pool.persist import Quota
 from switchyard.pool.pool import AccountPool
 from switchyard.providers import UpstreamAccount
-from switchyard.providers.antigravity.client import AntigravityClient, parse_quotas
-from switchyard.providers.antigravity.models import model_family
+from switchyard.providers.antigravity.client import AntigravityClient, group_quotas, parse_quotas
 
 log = logging.getLogger("switchyard.pool.quota")
 
@@ -34,18 +33,13 @@ REFRESH_CONCURRENCY = 4
 
 
 def antigravity_quotas(client: AntigravityClient) -> QuotaSource:
-    """Quotas from `fetchAvailableModels`: per family, the model with the least left (models of a
-    family share one quota upstream, and the pool rests accounts per family)."""
+    """Quotas from `fetchAvailableModels`: per quota group (Gemini; Claude + gpt-oss, §12.1) the
+    model with the least left; the pool rests accounts per group. Internal ids are left out."""
 
     async def read(account: UpstreamAccount) -> dict[str, Quota]:
         reply = await client.fetch_available_models(account)
-        result: dict[str, Quota] = {}
-        for model, info in parse_quotas(reply).items():
-            family = model_family(model)
-            known = result.get(family)
-            if known is None or info.remaining_fraction < known.remaining:
-                result[family] = Quota(info.remaining_fraction, info.reset_at)
-        return result
+        groups = group_quotas(client.catalogue, parse_quotas(reply))
+        return {group: Quota(q.remaining_fraction, q.reset_at) for group, q in groups.items()}
 
     return read
 

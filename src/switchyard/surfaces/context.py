@@ -22,6 +22,8 @@ from switchyard.runtime import Runtime
 from switchyard.usage import UsageRecord
 
 log = logging.getLogger("switchyard.access")
+UPSTREAM_MODEL_HEADER = b"x-switchyard-upstream-model"
+"""Names the upstream model that served a request (a forwarded or aliased name, api-contract)."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -37,6 +39,8 @@ class RequestContext:
     key: KeyRecord | None = None
     lease: Lease | None = None
     account: str | None = None
+    upstream_model: str | None = None
+    """The upstream model that served the request (Antigravity generation routes)."""
     stream: bool = False
     status: int = 0
     error_class: str | None = None
@@ -72,6 +76,8 @@ class GatewayMiddleware:
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
                 message["headers"] = [*message.get("headers", ()), id_header]
+                if ctx.upstream_model is not None:
+                    message["headers"].append((UPSTREAM_MODEL_HEADER, ctx.upstream_model.encode()))
             elif ctx.first_byte is None and message.get("body"):
                 ctx.first_byte = time.perf_counter()
             await send(message)

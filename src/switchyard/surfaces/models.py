@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from switchyard.errors import NotFound
 from switchyard.keys.guard import KeyRecord, model_allowed
-from switchyard.providers.antigravity.models import ModelSpec, public_models
+from switchyard.providers.antigravity import ModelSpec
 from switchyard.providers.gemini_web.models import listed_models
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import get_context
@@ -26,13 +26,9 @@ GEMINI_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
 
 
 def _antigravity_specs(runtime: Any) -> list[ModelSpec]:
+    """Today's ids the accounts report, then the contract's names (api-contract.md)."""
     provider = runtime.providers.get("antigravity")
-    available = (
-        provider.available_models()
-        if provider is not None and hasattr(provider, "available_models")
-        else None
-    )
-    return public_models(available)
+    return provider.catalogue.listing() if provider is not None else []
 
 
 def _openai_entry(model_id: str, owner: str) -> dict[str, Any]:
@@ -40,16 +36,18 @@ def _openai_entry(model_id: str, owner: str) -> dict[str, Any]:
 
 
 def _google_entry(spec: ModelSpec) -> dict[str, Any]:
+    meta = spec.meta
+    served_by = "" if spec.public_id == meta.id else f" (served by {meta.id})"
     return {
         "name": f"models/{spec.public_id}",
         "baseModelId": spec.public_id,
         "version": "001",
-        "displayName": spec.display_name,
-        "description": f"{spec.display_name}, served through Antigravity",
-        "inputTokenLimit": 200_000 if spec.family == "claude" else 1_048_576,
-        "outputTokenLimit": 64_000 if spec.family == "claude" else 65_536,
+        "displayName": meta.display_name,
+        "description": f"{meta.display_name}, served through Antigravity{served_by}",
+        "inputTokenLimit": meta.input_token_limit,
+        "outputTokenLimit": meta.max_output_tokens,
         "supportedGenerationMethods": GEMINI_METHODS,
-        "thinking": spec.thinking is not None,
+        "thinking": spec.thinking or bool(meta.thinking_levels) or meta.thinking_budget is not None,
     }
 
 

@@ -35,8 +35,6 @@ _EFFORT_LEVEL: dict[str, ThinkingLevel] = {
 _LEVEL_RANK: dict[str, int] = {"minimal": 0, "low": 1, "medium": 2, "high": 3}
 DEFAULT_CLAUDE_BUDGET = 8192
 
-SUPPORTED_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-IMAGE_SIZES = ("1K", "2K", "4K")
 MAX_STOP_SEQUENCES = 5
 
 
@@ -73,7 +71,7 @@ def generation_config(body: Mapping[str, Any], *, model: ModelProfile) -> dict[s
         config["thinkingConfig"] = thinking
     if model.image_output:
         config["responseModalities"] = ["TEXT", "IMAGE"]
-        config["imageConfig"] = _image_config(body)
+        config["imageConfig"] = _image_config(body, model)
     return config
 
 
@@ -149,7 +147,8 @@ def _thinking(
     effort = _effort(body)
     if not model.can_think:
         return None, max_tokens
-    if model.family == "gemini-3":
+    if model.family == "gemini-3" and (model.thinking_levels or model.thinking_budget is None):
+        # Gemini 3 thinks by level, or at a depth its id fixes; those with a budget range take budgets.
         config: dict[str, Any] = {"includeThoughts": True}
         if effort is not None and model.thinking_levels:
             config["thinkingLevel"] = _nearest_level(_EFFORT_LEVEL[effort], model.thinking_levels)
@@ -218,7 +217,7 @@ def parse_aspect_ratio(value: Any) -> tuple[float, float]:
     return width, height
 
 
-def nearest_aspect_ratio(width: float, height: float) -> str:
+def nearest_aspect_ratio(width: float, height: float, supported: tuple[str, ...]) -> str:
     """The supported ratio closest on a log scale (so 2:1 and 1:2 are equally far from 1:1)."""
     wanted = math.log(width / height)
 
@@ -226,19 +225,24 @@ def nearest_aspect_ratio(width: float, height: float) -> str:
         w, h = ratio.split(":")
         return abs(math.log(int(w) / int(h)) - wanted)
 
-    return min(SUPPORTED_ASPECT_RATIOS, key=distance)
+    return min(supported, key=distance)
 
 
-def _image_config(body: Mapping[str, Any]) -> dict[str, str]:
+def _image_config(body: Mapping[str, Any], model: ModelProfile) -> dict[str, str]:
     aspect_ratio, image_size = _image_options(body)
-    ratio = "1:1" if aspect_ratio is None else nearest_aspect_ratio(*parse_aspect_ratio(aspect_ratio))
+    ratio = (
+        "1:1"
+        if aspect_ratio is None
+        else nearest_aspect_ratio(*parse_aspect_ratio(aspect_ratio), model.aspect_ratios)
+    )
     if image_size is None:
         size = "1K"
-    elif isinstance(image_size, str) and image_size.upper() in IMAGE_SIZES:
+    elif isinstance(image_size, str) and image_size.upper() in model.image_sizes:
         size = image_size.upper()
     else:
         raise InvalidRequest(
-            f"Invalid 'image_size' {image_size!r}: expected 1K, 2K or 4K", param="image_size"
+            f"Invalid 'image_size' {image_size!r}: expected {', '.join(model.image_sizes)}",
+            param="image_size",
         )
     return {"aspectRatio": ratio, "imageSize": size}
 
@@ -252,5 +256,5 @@ def image_crop_ratio(body: Mapping[str, Any], *, model: ModelProfile) -> tuple[f
     if not model.image_output or aspect_ratio is None:
         return None
     width, height = parse_aspect_ratio(aspect_ratio)
-    w, h = nearest_aspect_ratio(width, height).split(":")
+    w, h = nearest_aspect_ratio(width, height, model.aspect_ratios).split(":")
     return None if math.isclose(width / height, int(w) / int(h), rel_tol=1e-9) else (width, height)

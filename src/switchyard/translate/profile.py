@@ -14,6 +14,10 @@ Family = Literal["gemini-2.5", "gemini-3", "claude", "gpt-oss", "image"]
 
 ThinkingLevel = Literal["minimal", "low", "medium", "high"]
 
+CLASSIC_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+"""The ratios every image model takes; newer ones take more (protocols/antigravity.md §12.5)."""
+CLASSIC_IMAGE_SIZES = ("1K", "2K", "4K")
+
 
 @dataclass(frozen=True, slots=True)
 class ModelProfile:
@@ -31,6 +35,8 @@ class ModelProfile:
       (`gemini-3-pro-low`/`-high`), so `reasoning_effort` sends no `thinkingLevel` (§6.2 conflict note).
     - `max_output_tokens`: the model's output cap; client `max_tokens` is clamped to it.
     - `image_output`: an image-generation model (no system prompt, tools or thinking injected).
+    - `aspect_ratios`, `image_sizes`: what an image model accepts; other ratios are asked as the
+      nearest of these and center-cropped.
     """
 
     id: str
@@ -41,6 +47,8 @@ class ModelProfile:
     default_thinking_budget: int | None = None
     thinking_levels: tuple[ThinkingLevel, ...] = ()
     max_output_tokens: int = 65535
+    aspect_ratios: tuple[str, ...] = CLASSIC_ASPECT_RATIOS
+    image_sizes: tuple[str, ...] = CLASSIC_IMAGE_SIZES
 
     @property
     def is_claude(self) -> bool:

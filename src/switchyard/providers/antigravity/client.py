@@ -1,7 +1,7 @@
 """`AntigravityClient`: the gateway's one way to call Cloud Code `v1internal` as an account.
 
-It composes the role modules — `oauth` (access tokens), `discovery` (the Cloud project), `models`
-(public id → upstream id + thinking config), `protocol` (envelope and headers), `transport` (pooled
+It composes the role modules — `oauth` (access tokens), `discovery` (the Cloud project), `catalogue`
+(public name → upstream model, learned from `fetchAvailableModels`), `request_fit`, `protocol` (envelope and headers), `transport` (pooled
 clients, host fallback, SSE) — and raises the classified errors of `switchyard.errors`. It
 keeps no per-account state beyond cached access tokens; the pool decides what an error means for
 the account, and the caller persists what was learned (a discovered project).
@@ -23,8 +23,8 @@ from switchyard.errors import AccountForbidden, UpstreamTransient, UpstreamUnaut
 from switchyard.providers import UpstreamAccount
 
 from . import discovery
+from .catalogue import Catalogue
 from .errors import parse_rfc3339
-from .models import Family, apply_model_config, model_family, resolve_model
 from .oauth import TokenCache, TokenGrant, refresh_access_token
 from .protocol import (
     COUNT_TOKENS_PATH,
@@ -36,6 +36,7 @@ from .protocol import (
     request_headers,
     unwrap_response,
 )
+from .request_fit import fit_request
 from .transport import http_clients, iter_events, open_on_hosts, read_json, upstreams
 
 log = logging.getLogger(__name__)
@@ -61,16 +62,23 @@ class AccountCheck:
     tier_id: str | None
     token_expires_at: float | None
     quotas: dict[str, ModelQuota] = field(default_factory=dict)
+    """The lowest remaining fraction per quota group (§12.1: Gemini, and Claude + gpt-oss)."""
+    drift: list[str] = field(default_factory=list)
+    """Where the account's catalogue and the shipped metadata disagree (`Catalogue.drift`)."""
 
-    def family_quotas(self) -> dict[Family, ModelQuota]:
-        """The lowest remaining fraction per quota family (how OAA groups quotas)."""
-        result: dict[Family, ModelQuota] = {}
-        for model, quota in self.quotas.items():
-            family = model_family(model)
-            known = result.get(family)
-            if known is None or quota.remaining_fraction < known.remaining_fraction:
-                result[family] = quota
-        return result
+
+def group_quotas(catalogue: Catalogue, quotas: Mapping[str, ModelQuota]) -> dict[str, ModelQuota]:
+    """Per quota group, the model with the least left; internal ids (a fraction, no reset) are skipped."""
+    served = set(catalogue.current_ids())
+    result: dict[str, ModelQuota] = {}
+    for model, quota in quotas.items():
+        if model not in served:
+            continue
+        group = catalogue.meta(model).quota_group
+        known = result.get(group)
+        if known is None or quota.remaining_fraction < known.remaining_fraction:
+            result[group] = quota
+    return result
 
 
 def parse_quotas(models_reply: Mapping[str, Any]) -> dict[str, ModelQuota]:
@@ -101,7 +109,7 @@ class AntigravityClient:
         self._upstreams = upstreams(settings)
         self._tokens = TokenCache(self._refresh)
         self._discovering: dict[int, asyncio.Future[str]] = {}
-        self._catalogues: dict[int, dict[str, Any]] = {}
+        self.catalogue = Catalogue.from_files(settings.models_file, settings.model_aliases)
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
@@ -183,11 +191,11 @@ class AntigravityClient:
         session_id: str | None,
         show_thoughts: bool = True,
     ) -> dict[str, Any]:
-        spec = resolve_model(model)
+        spec = self.catalogue.resolve(model)
         return build_envelope(
             project=await self._project(account),
             upstream_model=spec.upstream_id,
-            request=apply_model_config(request, spec, show_thoughts=show_thoughts),
+            request=fit_request(request, spec, show_thoughts=show_thoughts),
             request_type=request_type or spec.request_type,
             session_id=session_id,
         )
@@ -260,19 +268,8 @@ class AntigravityClient:
             payload = await self._post_json(account, FETCH_MODELS_PATH, {})  # AGM: retry without project
         if not isinstance(payload, dict):
             raise UpstreamTransient("Antigravity sent an unexpected fetchAvailableModels reply")
-        models = payload.get("models")
-        if isinstance(models, dict):
-            self._catalogues[account.id] = models
+        self.catalogue.observe(account.id, payload)
         return payload
-
-    def available_models(self) -> dict[str, Any]:
-        """Every upstream model some account last reported (the `models` maps of
-        `fetch_available_models`, merged), so `models.public_models` can list new upstream models."""
-        merged: dict[str, Any] = {}
-        for models in self._catalogues.values():
-            for name, info in models.items():
-                merged.setdefault(name, info)
-        return merged
 
     async def check(self, account: UpstreamAccount) -> AccountCheck:
         """Refresh the token, find the project, read quotas; raises the classified error on failure."""
@@ -290,5 +287,6 @@ class AntigravityClient:
             project_discovered=discovered,
             tier_id=tier_id,
             token_expires_at=grant.expires_at if grant else None,
-            quotas=parse_quotas(models),
+            quotas=group_quotas(self.catalogue, parse_quotas(models)),
+            drift=self.catalogue.drift(models),
         )

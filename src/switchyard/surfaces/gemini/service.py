@@ -19,7 +19,7 @@ from switchyard.errors import SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
 from switchyard.pool.stream import batch_tokens, close_quietly
-from switchyard.providers.antigravity import AntigravityClient, resolve_model
+from switchyard.providers.antigravity import AntigravityClient
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.gemini.protocol import usage_of
@@ -44,7 +44,8 @@ def _client(runtime: Runtime) -> AntigravityClient:
 
 
 async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]) -> Response:
-    client, family = _client(runtime), resolve_model(model).family
+    client = _client(runtime)
+    family = client.catalogue.resolve(model).family
     answer = await failover.run_unary(
         runtime.pool,
         ctx,
@@ -52,6 +53,7 @@ async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: d
         lambda account: client.generate(account, model, request, show_thoughts=False),
         session=_session(ctx, request),
     )
+    ctx.upstream_model = client.catalogue.resolve(model).upstream_id
     usage = usage_of(answer)
     if usage:
         ctx.set_usage(*usage)
@@ -61,7 +63,8 @@ async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: d
 async def count_tokens(
     runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]
 ) -> Response:
-    client, family = _client(runtime), resolve_model(model).family
+    client = _client(runtime)
+    family = client.catalogue.resolve(model).family
     answer = await failover.run_unary(
         runtime.pool, ctx, family, lambda account: client.count_tokens(account, model, request)
     )
@@ -71,7 +74,8 @@ async def count_tokens(
 async def stream(
     runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any], *, sse: bool
 ) -> Response:
-    client, family = _client(runtime), resolve_model(model).family
+    client = _client(runtime)
+    family = client.catalogue.resolve(model).family
     ctx.stream = True
     first, rest = await failover.open_stream(
         runtime.pool,
@@ -81,6 +85,7 @@ async def stream(
         tokens=batch_tokens,
         session=_session(ctx, request),
     )
+    ctx.upstream_model = client.catalogue.resolve(model).upstream_id
     return EventStream(
         _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest),
         interval_s=runtime.settings.keepalive_interval_s,

@@ -21,7 +21,7 @@ from switchyard.errors import InternalError, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
 from switchyard.pool.stream import batch_tokens
-from switchyard.providers.antigravity import AntigravityClient, model_profile, resolve_model
+from switchyard.providers.antigravity import AntigravityClient
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.media import fetch_all_media
@@ -46,14 +46,16 @@ Event = dict[str, Any]
 async def chat(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> Response:
     """Answer one chat completion request (already parsed and admitted)."""
     model: str = body["model"]
-    profile = model_profile(model)
+    client: AntigravityClient = runtime.providers[PROVIDER]
+    spec = client.catalogue.resolve(model)
+    profile = spec.profile()
     media = await fetch_all_media(runtime, body)
     request = to_gemini_request(body, model=profile, resolved_media=media, signatures=runtime.signatures)
     call = _Call(
         runtime=runtime,
         ctx=ctx,
         model=model,
-        family=resolve_model(model).family,
+        family=spec.family,
         request=request,
         state=OpenAIChatStream.for_request(body, model=profile, signatures=runtime.signatures),
         crop=image_crop_ratio(body, model=profile),
@@ -94,6 +96,7 @@ class _Call:
             lambda account: self.client.generate(account, self.model, self.request),
             session=self.session,
         )
+        self.ctx.upstream_model = self.client.catalogue.resolve(self.model).upstream_id
         if self.crop is not None:
             await crop_event_images(answer, self.crop)
         completion = self.state.build_completion((answer,))
@@ -110,6 +113,7 @@ class _Call:
             tokens=batch_tokens,
             session=self.session,
         )
+        self.ctx.upstream_model = self.client.catalogue.resolve(self.model).upstream_id
         try:
             head = await self._batch_frames(first)
         except BaseException:
