@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from switchyard.accounts import service as accounts_service
+from switchyard.accounts.models import catalogue_rows
 from switchyard.admin import usage_queries
 from switchyard.admin.actions import service_errors
 from switchyard.admin.api_accounts import build_accounts_router
@@ -20,6 +22,7 @@ from switchyard.admin.schemas import (
     KeyCreatedOut,
     KeyLimitsIn,
     KeyPublicOut,
+    ModelOut,
     RequestLogOut,
     RequestRowOut,
     SeriesOut,
@@ -37,6 +40,21 @@ def build_api_router() -> APIRouter:
     router.include_router(_keys_router())
     router.include_router(_usage_router())
     router.include_router(build_accounts_router())
+    router.include_router(_models_router())
+    return router
+
+
+def _models_router() -> APIRouter:
+    router = APIRouter(prefix="/models", tags=["admin: models"])
+
+    @router.get("", response_model=list[ModelOut], summary="The live Antigravity model catalogue")
+    async def list_models(store: StoreDep, runtime: AdminRuntime) -> list[ModelOut]:
+        client = runtime.providers.get("antigravity")
+        if client is None:
+            return []
+        names = {a.id: a.name for a in await accounts_service.list_accounts(store)}
+        return [ModelOut.model_validate(row.to_json()) for row in catalogue_rows(client.catalogue, names)]
+
     return router
 
 

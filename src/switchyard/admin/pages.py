@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from switchyard.accounts import service as accounts
+from switchyard.accounts.models import catalogue_rows
 from switchyard.admin import charts, usage_queries
 from switchyard.admin.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL_S
 from switchyard.admin.deps import CSRF_FIELD, admin_auth, client_address, store_of
@@ -165,6 +166,19 @@ def _dashboard_routes(router: APIRouter) -> None:
             "states": ACCOUNT_STATES,
         }
         return render(request, "dashboard.html", context, session=session)
+
+    @router.get("/models")
+    async def models_page(request: Request, session: Session) -> Response:
+        runtime = request.app.state.runtime
+        client = runtime.providers.get("antigravity")
+        names = {a.id: a.name for a in await accounts.list_accounts(store_of(request))}
+        rows = catalogue_rows(client.catalogue, names) if client is not None else []
+        context = {
+            "page": "models",
+            "rows": rows,
+            "reported": client is not None and client.catalogue.reported(),
+        }
+        return render(request, "models.html", context, session=session)
 
     @router.get("/requests")
     async def requests_page(

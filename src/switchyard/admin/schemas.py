@@ -245,3 +245,21 @@ class RequestLogOut(BaseModel):
 
 def account_out(data: dict[str, Any], state: str) -> AccountOut:
     return AccountOut.model_validate({**data, "state": state})
+
+
+class ModelAccountOut(BaseModel):
+    account: str
+    remaining_fraction: float
+    reset_at: float | None
+
+
+class ModelOut(BaseModel):
+    """One model of the live Antigravity catalogue (`switchyard models --json` has the same fields)."""
+
+    id: str
+    display_name: str
+    quota_group: str
+    thinking: str
+    aliases: list[str]
+    accounts: list[ModelAccountOut]
+    quota_left: float | None
