@@ -20,7 +20,7 @@ from switchyard.errors import (
     UpstreamTransient,
     UpstreamUnauthenticated,
 )
-from switchyard.providers.antigravity import AntigravityClient, public_model_ids
+from switchyard.providers.antigravity import AntigravityClient, Catalogue
 from switchyard.providers.antigravity.protocol import stable_session_id
 from tests.servers import free_port
 
@@ -327,14 +327,15 @@ async def test_models_list_and_count_tokens(oauth: Emulator, cloudcode: Emulator
     account = register_account(oauth, "antigravity-1", project_id=derive_project_id("antigravity-1"))
     client = AntigravityClient(upstream_settings(oauth, cloudcode))
     try:
-        assert client.available_models() == {}
-        catalogue = await client.fetch_available_models(account)
+        assert not client.catalogue.reported()
+        reply = await client.fetch_available_models(account)
         counted = await client.count_tokens(account, "gemini-2.5-flash", hello("x" * 40))
-        assert client.available_models() == catalogue["models"]
+        ids = client.catalogue.current_ids()
     finally:
         await client.aclose()
-    ids = public_model_ids(catalogue["models"])
-    assert "claude-opus-4-5-thinking" in ids and "gemini-3-flash" in ids
+    assert client.catalogue.serving("claude-opus-4-6-thinking") == [account.id]
+    assert "claude-opus-4-6-thinking" in ids and "gemini-3-flash" in ids
+    assert set(ids) <= set(reply["models"])
     assert not any(name.startswith(("chat_", "tab_")) for name in ids)
     assert counted["totalTokens"] >= 10
     [count_call] = cloudcode.requests("/v1internal:countTokens")
@@ -366,7 +367,7 @@ async def test_upstream_refusals_are_classified(oauth: Emulator, cloudcode: Emul
         await client.aclose()
 
 
-@pytest.mark.parametrize("model", public_model_ids())
+@pytest.mark.parametrize("model", [spec.public_id for spec in Catalogue.from_files().listing()])
 async def test_every_public_model_answers(oauth: Emulator, cloudcode: Emulator, model: str) -> None:
     account = register_account(oauth, "antigravity-1", project_id=derive_project_id("antigravity-1"))
     client = AntigravityClient(upstream_settings(oauth, cloudcode))
