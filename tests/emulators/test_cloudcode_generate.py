@@ -302,3 +302,42 @@ def test_image_streams_text_then_the_image(cc: CloudCode) -> None:
     parts = [part for event in events for part in parts_of(event)]
     assert "text" in parts[0] and "inlineData" in parts[-1]
     assert events[-1]["response"]["candidates"][0]["finishReason"] == "STOP"
+
+
+# --- scripted replies ------------------------------------------------------------------------------
+
+
+def test_scripted_replies_in_order_in_the_models_own_format(cc: CloudCode) -> None:
+    call = {"name": "get_weather", "args": {"city": "Paris"}}
+    cc.control(
+        "script",
+        {
+            "match": {"model": "claude-sonnet-4-6"},
+            "replies": [{"function_call": call}, {"text": "Sunny in Paris."}],
+        },
+    )
+    other = parts_of(cc.generate("gemini-3-flash", ask("hi")).json())
+    assert text_of(other) == "Echo (gemini-3-flash): hi"
+    first = cc.generate("claude-sonnet-4-6", ask("weather?", tools=weather_tool())).json()
+    calls = [p["functionCall"] for p in parts_of(first)]
+    assert [(c["name"], c["args"]) for c in calls] == [("get_weather", {"city": "Paris"})]
+    assert calls[0]["id"].startswith("toolu_vrtx_01")
+    assert first["response"]["candidates"][0]["finishReason"] == "OTHER"
+    events = stream(cc, "claude-sonnet-4-6", ask("and now?"))
+    assert "".join(p.get("text", "") for e in events for p in parts_of(e)) == "Sunny in Paris."
+    assert cc.control("script") == []
+    assert (
+        text_of(parts_of(cc.generate("claude-sonnet-4-6", ask("hi")).json()))
+        == "Echo (claude-sonnet-4-6): hi"
+    )
+
+
+def test_scripted_gemini_call_is_signed(cc: CloudCode) -> None:
+    cc.control("script", {"replies": [{"function_call": {"name": "lookup", "args": {}}}]})
+    parts = parts_of(cc.generate("gemini-3.8-flash-high", ask("hi")).json())
+    assert parts[0]["functionCall"]["name"] == "lookup" and parts[0]["thoughtSignature"]
+
+
+def test_script_rejects_malformed_replies(cc: CloudCode) -> None:
+    assert cc.http.post("/_control/script", json={"replies": [{"image": "x"}]}).status_code == 400
+    assert cc.http.post("/_control/script", json={"replies": []}).status_code == 400

@@ -217,11 +217,12 @@ async def _answer(state: CloudCodeState, call: Call, facts: ModelFacts, request:
     if empty is not None:
         raise quota_exhausted(facts.id, empty.seconds_to_reset())
     body = {**call.body, "request": request}
+    scripted = state.scripts.take(call.account.name, facts.id)
     # Pillow work (a 4K JPEG takes a few hundred ms) must not stall other streams on the event loop.
     if facts.image_output:
-        answer = await asyncio.to_thread(build_answer, body, facts)
+        answer = await asyncio.to_thread(build_answer, body, facts, scripted)
     else:
-        answer = build_answer(body, facts)
+        answer = build_answer(body, facts, scripted)
     if pool is not None:
         pool.spend()
     return answer

@@ -172,17 +172,21 @@ def _chosen_function(request: dict[str, Any]) -> dict[str, Any] | None:
     return declarations[0]
 
 
-def _call_parts(
-    facts: ModelFacts, declaration: dict[str, Any], prompt: str, digest: str
-) -> list[dict[str, Any]]:
+def _sampled_calls(declaration: dict[str, Any], prompt: str) -> list[tuple[str, Any]]:
+    """One call (two when the prompt asks for "parallel") with arguments that satisfy the schema."""
     schema = declaration.get("parameters", get_field(declaration, "parametersJsonSchema"))
     count = 2 if PARALLEL_TRIGGER in prompt.lower() else 1
+    name = declaration["name"]
+    return [(name, sample_value(schema or {"type": "object"}, name, index + 1)) for index in range(count)]
+
+
+def _call_parts(facts: ModelFacts, calls: list[tuple[str, Any]], digest: str) -> list[dict[str, Any]]:
+    """functionCall parts with ids and signatures as the model's family issues them."""
     parts: list[dict[str, Any]] = []
-    for index in range(count):
-        args = sample_value(schema or {"type": "object"}, declaration["name"], index + 1)
+    for index, (name, args) in enumerate(calls):
         seed = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
         call_id = f"toolu_vrtx_01{seed[:22]}" if facts.anthropic else f"fc_{seed[:16]}"
-        parts.append({"functionCall": {"name": declaration["name"], "args": args, "id": call_id}})
+        parts.append({"functionCall": {"name": name, "args": args, "id": call_id}})
     if facts.signatures is SignatureFamily.GEMINI and (
         facts.checks_call_signatures or facts.supports_thinking
     ):
@@ -256,8 +260,11 @@ def _wants_image(config: dict[str, Any]) -> tuple[bool, bool]:
 # --- the answer --------------------------------------------------------------------------------------
 
 
-def build_answer(body: dict[str, Any], facts: ModelFacts) -> Answer:
-    """The deterministic answer to a validated generate request, as the model behind `facts` gives it."""
+def build_answer(body: dict[str, Any], facts: ModelFacts, scripted: dict[str, Any] | None = None) -> Answer:
+    """The deterministic answer to a validated generate request, as the model behind `facts` gives it.
+
+    `scripted` is a `/_control/script` reply (`{"text"}` or `{"function_call": {"name", "args"}}`) that
+    replaces the echo, framed in the model's own format."""
     model = facts.serves_as or facts.id
     request: dict[str, Any] = body["request"]
     config = get_field(request, "generationConfig") or {}
@@ -277,10 +284,17 @@ def build_answer(body: dict[str, Any], facts: ModelFacts) -> Answer:
     function = _chosen_function(request)
     has_results = any(get_field(p, "functionResponse") for p in last.get("parts") or [])
     echo = f"Echo ({model}): {prompt[:ECHO_CHARS]}"
-    if has_results:
+    if scripted is not None and "function_call" in scripted:
+        call = scripted["function_call"]
+        answer_parts = _call_parts(facts, [(call["name"], call.get("args") or {})], digest)
+        finish_reason = "OTHER" if facts.anthropic else "STOP"
+        text = ""
+    elif scripted is not None:
+        text = str(scripted.get("text", ""))
+    elif has_results:
         text = f"Echo ({model}): {_tool_results_text(last)}"
     elif function is not None and last.get("role") == "user":
-        answer_parts = _call_parts(facts, function, prompt, digest)
+        answer_parts = _call_parts(facts, _sampled_calls(function, prompt), digest)
         finish_reason = "OTHER" if facts.anthropic else "STOP"
         text = ""
     elif facts.image_output:

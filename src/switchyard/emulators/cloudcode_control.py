@@ -18,8 +18,11 @@
     GET  /_control/retire         the retirements in force
     POST /_control/content_filter {"phrases": ["RFC 2119: MUST, …"]}
     GET  /_control/content_filter
+    POST /_control/script         {"match": {"account": .., "model": ..}, "replies": [{"text": ".."},
+                                   {"function_call": {"name": "..", "args": {..}}}]}   (cloudcode_scripts.py)
+    GET  /_control/script         the replies still queued
 
-`POST /_control/reset` restores all of it (accounts, quota, settings, catalogue, floors, phrases).
+`POST /_control/reset` restores all of it (accounts, quota, settings, catalogue, floors, phrases, scripts).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from switchyard.emulators.cloudcode_accounts import (
 )
 from switchyard.emulators.cloudcode_catalogue import Catalogue
 from switchyard.emulators.cloudcode_lineup import Retirement
+from switchyard.emulators.cloudcode_scripts import Scripts
 from switchyard.emulators.cloudcode_stream import StreamSettings
 
 DEFAULT_FILTER_PHRASES = ("RFC 2119: MUST, REQUIRED, SHOULD, RECOMMENDED, MAY, OPTIONAL.",)
@@ -62,6 +66,7 @@ class CloudCodeState:
     settings: StreamSettings = field(default_factory=StreamSettings)
     catalogue: Catalogue = field(default_factory=Catalogue)
     filter_phrases: list[str] = field(default_factory=lambda: list(DEFAULT_FILTER_PHRASES))
+    scripts: Scripts = field(default_factory=Scripts)
 
     def account(self, name: str) -> Account:
         """Accounts spring into existence on first use, with the app's defaults."""
@@ -83,6 +88,7 @@ class CloudCodeState:
         self.settings = StreamSettings()
         self.catalogue.reset()
         self.filter_phrases = list(DEFAULT_FILTER_PHRASES)
+        self.scripts.reset()
 
 
 def _retirement_public(retirement: Retirement) -> dict[str, Any]:
@@ -149,7 +155,12 @@ def cloudcode_control_routes(state: CloudCodeState) -> list[Route]:
         state.filter_phrases = _phrases(spec)
         return {"phrases": state.filter_phrases}
 
+    def post_script(spec: dict[str, Any]) -> Any:
+        return {"queued": state.scripts.add(spec).public()}
+
     return [
+        Route("/_control/script", _post(post_script), methods=["POST"]),
+        Route("/_control/script", _get(state.scripts.public)),
         Route("/_control/accounts", _post(post_account), methods=["POST"]),
         Route("/_control/accounts", _get(lambda: [account_public(a) for a in state.accounts.values()])),
         Route("/_control/settings", _post(post_settings), methods=["POST"]),
