@@ -1,4 +1,4 @@
-"""Cloud Code emulator: scripted faults (targeted per account and model) and per-account model quota."""
+"""Cloud Code emulator: scripted faults (targeted per account and model) and the per-account quota pools."""
 
 from __future__ import annotations
 

@@ -84,9 +84,6 @@ class Catalogue:
             raise model_not_found()
         return facts
 
-    def known(self, model: str) -> bool:
-        return model in MODELS or model in self.retirements
-
     def deprecated_model_ids(self, visible: set[str]) -> dict[str, dict[str, str]]:
         forwarded: dict[str, dict[str, str]] = {}
         for retirement in self.retirements.values():

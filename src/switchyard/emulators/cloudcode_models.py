@@ -150,27 +150,31 @@ def _gemini(model_id: str, enum: str, display: str | None, thinking: Thinking, *
     )
 
 
+ENUM_OFFSETS = {"medium": 0, "tiered": 1, "high": 2, "low": 3}
+"""Enum numbers within a Flash family, as in §12.2's example (3.8 Medium = M400, 3.8 tiered = M401)."""
+
+
 def _flash_family(version: str, first_enum: int, min_version: str | None) -> list[ModelFacts]:
     """`gemini-<v>-flash-high/-medium/-low` and `-tiered` (§12.1, §12.4): the suffix picks the tier."""
     rows = [
         _gemini(
             f"gemini-{version}-flash-{tier}",
-            f"MODEL_PLACEHOLDER_M{first_enum + index}",
+            f"MODEL_PLACEHOLDER_M{first_enum + ENUM_OFFSETS[tier]}",
             f"Gemini {version} Flash ({tier.capitalize()})",
             Thinking.DEFAULT_ON,
             thinking_budget=budget,
             min_thinking_budget=32,
             thinking_levels=FLASH_LEVELS,
             recommended=True,
-            tag_title="Fast" if tier == "low" else None,
+            tag_title="Fast" if tier == "medium" else None,
             min_version=min_version,
         )
-        for index, (tier, budget) in enumerate((("high", -1), ("medium", 4000), ("low", 1000)))
+        for tier, budget in (("high", -1), ("medium", 4000), ("low", 1000))
     ]
     rows.append(
         _gemini(
             f"gemini-{version}-flash-tiered",
-            f"MODEL_PLACEHOLDER_M{first_enum + 3}",
+            f"MODEL_PLACEHOLDER_M{first_enum + ENUM_OFFSETS['tiered']}",
             None,
             Thinking.TIERED,
             thinking_budget=-1,
