@@ -1,4 +1,4 @@
-"""Cloud Code emulator: scripted faults (targeted per account and model) and per-account model quota."""
+"""Cloud Code emulator: scripted faults (targeted per account and model) and the per-account quota pools."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from switchyard.emulators.cloudcode import create_app
 from tests.emulators.test_cloudcode_support import (
     ACCOUNT,
     OTHER_ACCOUNT,
+    USER_AGENT,
     CloudCode,
     ask,
     error_of,
@@ -90,13 +91,13 @@ def test_bare_429(cc: CloudCode) -> None:
 
 
 def test_capacity(cc: CloudCode) -> None:
-    cc.fault("capacity", retry_delay_s=39, match={"model": "gemini-3-pro-high"})
+    cc.fault("capacity", retry_delay_s=39, match={"model": "gemini-pro-agent"})
     assert cc.generate(MODEL, ask("hi")).status_code == 200
-    response = cc.generate("gemini-3-pro-high", ask("hi"))
+    response = cc.generate("gemini-pro-agent", ask("hi"))
     assert response.status_code == 503
     error = error_of(response)
     assert error["status"] == "UNAVAILABLE"
-    assert error["message"] == "No capacity available for model gemini-3-pro-high on the server"
+    assert error["message"] == "No capacity available for model gemini-pro-agent on the server"
     assert detail(error, ERROR_INFO)["reason"] == "MODEL_CAPACITY_EXHAUSTED"
     assert detail(error, RETRY_INFO)["retryDelay"] == "39s"
 
@@ -113,18 +114,50 @@ def test_unauthenticated_and_server_error(cc: CloudCode) -> None:
 def test_forbidden_validation_required(cc: CloudCode) -> None:
     url = "https://accounts.google.com/signin/continue?verify=1"
     cc.fault("forbidden", reason="VALIDATION_REQUIRED", validation_url=url)
-    error = error_of(cc.generate("gemini-3-pro-image", ask("draw")))
+    error = error_of(cc.generate("gemini-3.1-flash-image", ask("draw")))
     assert error["code"] == 403 and error["status"] == "PERMISSION_DENIED"
-    assert error["message"].startswith("To continue, verify your account")
+    assert error["message"] == "Verify your account to continue."
     info = detail(error, ERROR_INFO)
-    assert info["reason"] == "VALIDATION_REQUIRED" and info["metadata"]["validation_url"] == url
+    assert info["reason"] == "VALIDATION_REQUIRED" and info["domain"] == "cloudcode-pa.googleapis.com"
+    assert info["metadata"] == {
+        "validation_error_message": "Verify your account to continue.",
+        "validation_url_link_text": "Verify your account",
+        "validation_url": url,
+    }
+
+
+def test_forbidden_validation_required_default_url_is_a_google_accounts_url(cc: CloudCode) -> None:
+    cc.fault("forbidden", reason="VALIDATION_REQUIRED", method="retrieveUserQuotaSummary")
+    response = cc.call("retrieveUserQuotaSummary", {})
+    assert response.status_code == 403
+    url = detail(error_of(response), ERROR_INFO)["metadata"]["validation_url"]
+    assert url.startswith("https://accounts.google.com/")
 
 
 def test_forbidden_tos_ban(cc: CloudCode) -> None:
     cc.fault("forbidden", reason="TOS_VIOLATION")
     error = error_of(cc.generate(MODEL, ask("hi")))
-    assert "disabled in this account for violation of Terms of Service" in error["message"]
-    assert detail(error, ERROR_INFO)["reason"] == "TOS_VIOLATION"
+    assert error["message"] == (
+        "This service has been disabled in this account for violation of Terms of Service. Please submit an "
+        "appeal to continue using this product."
+    )
+    info = detail(error, ERROR_INFO)
+    assert info["reason"] == "TOS_VIOLATION" and info["domain"] == "cloudcode-pa.googleapis.com"
+    assert info["metadata"]["appeal_url"].startswith("https://")
+    assert info["metadata"]["appeal_url_link_text"] == "Submit an appeal"
+
+
+def test_forbidden_service_disabled_fault(cc: CloudCode) -> None:
+    cc.fault("forbidden", reason="SERVICE_DISABLED")
+    error = error_of(cc.generate(MODEL, ask("hi")))
+    project = cc.project()
+    assert error["message"].startswith(
+        f"Cloud Code Private API has not been used in project {project} before or it is disabled."
+    )
+    info, localized = error["details"]
+    assert info["reason"] == "SERVICE_DISABLED" and info["domain"] == "googleapis.com"
+    assert localized["@type"] == "type.googleapis.com/google.rpc.LocalizedMessage"
+    assert localized["message"] == error["message"]
 
 
 def test_faults_target_one_account(cc: CloudCode) -> None:
@@ -176,7 +209,7 @@ def test_drop_after_events(cc: CloudCode) -> None:
             "POST",
             "/v1internal:streamGenerateContent?alt=sse",
             json=body,
-            headers={"Authorization": f"Bearer {token_for(ACCOUNT)}"},
+            headers={"Authorization": f"Bearer {token_for(ACCOUNT)}", "User-Agent": USER_AGENT},
         ) as response,
     ):
         assert response.status_code == 200
@@ -232,9 +265,14 @@ def test_quota_decrements_and_runs_out(cc: CloudCode) -> None:
     assert info["reason"] == "QUOTA_EXHAUSTED" and info["metadata"]["model"] == MODEL
     assert "quotaResetDelay" in info["metadata"] and "quotaResetTimeStamp" in info["metadata"]
     assert detail(error, RETRY_INFO)["retryDelay"].endswith("s")
-    assert remaining(cc, "gemini-2.5-pro") == 1
+    # The Gemini pool is shared: every Gemini id is exhausted with it; the "3p" pool is untouched.
+    assert remaining(cc, "gemini-pro-agent") is None
+    assert cc.generate("gemini-3.8-flash-medium", ask("hi")).status_code == 429
+    assert remaining(cc, "claude-sonnet-4-6") == 1
+    assert remaining(cc, "gpt-oss-120b-medium") == 1
     assert remaining(cc, account=OTHER_ACCOUNT) == 1
-    assert cc.generate("gemini-2.5-pro", ask("hi")).status_code == 200
+    assert cc.generate("claude-sonnet-4-6", ask("hi")).status_code == 200
+    assert remaining(cc, "gpt-oss-120b-medium") == pytest.approx(2 / 3, abs=1e-3)
 
 
 def test_partial_quota_and_per_account_configuration(cc: CloudCode) -> None:

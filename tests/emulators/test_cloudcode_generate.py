@@ -62,7 +62,7 @@ def assert_usage_consistent(usage: dict[str, Any]) -> None:
 
 
 def test_non_stream_answer_shape(cc: CloudCode) -> None:
-    response = cc.generate("gemini-2.5-flash", ask("What model are you?"))
+    response = cc.generate("gemini-3-flash", ask("What model are you?"))
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=UTF-8"
     body = response.json()
@@ -71,30 +71,30 @@ def test_non_stream_answer_shape(cc: CloudCode) -> None:
     inner = body["response"]
     candidate = inner["candidates"][0]
     assert candidate["content"]["role"] == "model"
-    assert text_of(candidate["content"]["parts"]) == "Echo (gemini-2.5-flash): What model are you?"
+    assert text_of(candidate["content"]["parts"]) == "Echo (gemini-3-flash): What model are you?"
     assert candidate["finishReason"] == "STOP"
-    assert inner["modelVersion"] == "gemini-2.5-flash"
+    assert inner["modelVersion"] == "gemini-3-flash"
     assert len(inner["responseId"]) == 22 and inner["createTime"].endswith("Z")
     assert_usage_consistent(inner["usageMetadata"])
 
 
 def test_answers_are_deterministic_and_quote_the_prompt(cc: CloudCode) -> None:
-    first = cc.generate("gemini-3-pro-high", ask("alpha " * 60, generationConfig=THOUGHTS)).json()
-    again = cc.generate("gemini-3-pro-high", ask("alpha " * 60, generationConfig=THOUGHTS)).json()
-    other = cc.generate("gemini-3-pro-high", ask("beta", generationConfig=THOUGHTS)).json()
+    first = cc.generate("gemini-pro-agent", ask("alpha " * 60, generationConfig=THOUGHTS)).json()
+    again = cc.generate("gemini-pro-agent", ask("alpha " * 60, generationConfig=THOUGHTS)).json()
+    other = cc.generate("gemini-pro-agent", ask("beta", generationConfig=THOUGHTS)).json()
     assert parts_of(first) == parts_of(again) != parts_of(other)
-    assert text_of(parts_of(first)) == "Echo (gemini-3-pro-high): " + ("alpha " * 60)[:200]
+    assert text_of(parts_of(first)) == "Echo (gemini-pro-agent): " + ("alpha " * 60)[:200]
 
 
 def test_claude_response_ids(cc: CloudCode) -> None:
-    inner = cc.generate("claude-sonnet-4-5", ask("hi")).json()["response"]
+    inner = cc.generate("claude-sonnet-4-6", ask("hi")).json()["response"]
     assert inner["responseId"].startswith("msg_vrtx_")
 
 
 def test_count_tokens_matches_the_billed_prompt(cc: CloudCode) -> None:
     request = ask("count these words please", systemInstruction={"parts": [{"text": "be brief"}]})
     counted = cc.call("countTokens", {"request": request}).json()["totalTokens"]
-    usage = cc.generate("gemini-2.5-flash", request).json()["response"]["usageMetadata"]
+    usage = cc.generate("gemini-3-flash", request).json()["response"]["usageMetadata"]
     assert usage["promptTokenCount"] == counted > 0
 
 
@@ -129,7 +129,7 @@ def test_no_thoughts_without_include_thoughts(cc: CloudCode) -> None:
 
 def test_stream_with_split_usage(cc: CloudCode) -> None:
     cc.control("settings", {"split_usage": True})
-    events = stream(cc, "gemini-2.5-flash", ask("split"))
+    events = stream(cc, "gemini-3-flash", ask("split"))
     stop_event, usage_event = events[-2]["response"], events[-1]["response"]
     assert stop_event["candidates"][0]["finishReason"] == "STOP"
     assert "usageMetadata" not in stop_event
@@ -149,7 +149,7 @@ def test_stream_and_non_stream_agree(cc: CloudCode) -> None:
 
 
 def test_claude_thinking_stream_ends_thoughts_with_a_signature_part(cc: CloudCode) -> None:
-    events = stream(cc, "claude-opus-4-5-thinking", ask("think", generationConfig=CLAUDE_THINKING))
+    events = stream(cc, "claude-opus-4-6-thinking", ask("think", generationConfig=CLAUDE_THINKING))
     parts = [part for event in events for part in parts_of(event)]
     thoughts = [part for part in parts if part.get("thought")]
     assert thoughts[-1]["text"] == "" and thoughts[-1]["thoughtSignature"]
@@ -158,7 +158,7 @@ def test_claude_thinking_stream_ends_thoughts_with_a_signature_part(cc: CloudCod
 
 def test_benchmark_stream_shape(cc: CloudCode) -> None:
     cc.control("settings", {"events_per_stream": 12, "bytes_per_event": 100})
-    events = stream(cc, "gemini-2.5-flash", ask("bench"))
+    events = stream(cc, "gemini-3-flash", ask("bench"))
     assert len(events) == 12
     assert all(len(text_of(parts_of(event))) == 100 for event in events)
     assert events[-1]["response"]["candidates"][0]["finishReason"] == "STOP"
@@ -173,7 +173,7 @@ def function_calls(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_function_call_args_follow_the_schema(cc: CloudCode) -> None:
-    body = cc.generate("gemini-2.5-flash", ask("weather in Paris?", tools=weather_tool())).json()
+    body = cc.generate("gemini-3-flash", ask("weather in Paris?", tools=weather_tool())).json()
     calls = function_calls(body)
     assert len(calls) == 1
     call = calls[0]["functionCall"]
@@ -182,12 +182,12 @@ def test_function_call_args_follow_the_schema(cc: CloudCode) -> None:
     assert call["args"]["unit"] == "celsius" and isinstance(call["args"]["days"], int)
     assert isinstance(call["args"]["city"], str) and call["id"]
     assert body["response"]["candidates"][0]["finishReason"] == "STOP"
-    again = cc.generate("gemini-2.5-flash", ask("weather in Paris?", tools=weather_tool())).json()
+    again = cc.generate("gemini-3-flash", ask("weather in Paris?", tools=weather_tool())).json()
     assert function_calls(again) == calls
 
 
 def test_parallel_calls(cc: CloudCode) -> None:
-    events = stream(cc, "gemini-3-pro-high", ask("check two cities in parallel", tools=weather_tool()))
+    events = stream(cc, "gemini-pro-agent", ask("check two cities in parallel", tools=weather_tool()))
     calls = [part for event in events for part in parts_of(event) if "functionCall" in part]
     assert len(calls) == 2
     assert calls[0]["functionCall"]["id"] != calls[1]["functionCall"]["id"]
@@ -195,7 +195,7 @@ def test_parallel_calls(cc: CloudCode) -> None:
 
 
 def test_claude_tool_calls(cc: CloudCode) -> None:
-    body = cc.generate("claude-sonnet-4-5", ask("weather?", tools=weather_tool())).json()
+    body = cc.generate("claude-sonnet-4-6", ask("weather?", tools=weather_tool())).json()
     call = function_calls(body)[0]
     assert re.fullmatch(r"toolu_vrtx_01[0-9a-f]{22}", call["functionCall"]["id"])
     assert body["response"]["candidates"][0]["finishReason"] == "OTHER"
@@ -203,7 +203,7 @@ def test_claude_tool_calls(cc: CloudCode) -> None:
 
 def test_tool_config_none_means_no_call(cc: CloudCode) -> None:
     request = ask("weather?", tools=weather_tool(), toolConfig={"functionCallingConfig": {"mode": "NONE"}})
-    assert function_calls(cc.generate("gemini-2.5-flash", request).json()) == []
+    assert function_calls(cc.generate("gemini-3-flash", request).json()) == []
 
 
 def test_answer_after_function_responses_quotes_them(cc: CloudCode) -> None:
@@ -217,20 +217,20 @@ def test_answer_after_function_responses_quotes_them(cc: CloudCode) -> None:
         ],
         "tools": weather_tool(),
     }
-    body = cc.generate("claude-sonnet-4-5", request).json()
+    body = cc.generate("claude-sonnet-4-6", request).json()
     assert function_calls(body) == []
     assert '{"result": {"temp": 21}}' in text_of(parts_of(body))
 
 
 def test_code_execution(cc: CloudCode) -> None:
-    parts = parts_of(cc.generate("gemini-2.5-flash", ask("sum 1..10", tools=[{"codeExecution": {}}])).json())
+    parts = parts_of(cc.generate("gemini-3-flash", ask("sum 1..10", tools=[{"codeExecution": {}}])).json())
     assert parts[0]["executableCode"]["language"] == "PYTHON"
     assert parts[1]["codeExecutionResult"]["outcome"] == "OUTCOME_OK"
-    assert parts[2]["text"].startswith("Echo (gemini-2.5-flash)")
+    assert parts[2]["text"].startswith("Echo (gemini-3-flash)")
 
 
 def test_google_search_grounding(cc: CloudCode) -> None:
-    body = cc.generate("gemini-2.5-flash", ask("news today", tools=[{"googleSearch": {}}])).json()
+    body = cc.generate("gemini-3-flash", ask("news today", tools=[{"googleSearch": {}}])).json()
     grounding = body["response"]["candidates"][0]["groundingMetadata"]
     assert grounding["webSearchQueries"] == ["news today"]
     assert grounding["groundingChunks"][0]["web"]["uri"].startswith(
@@ -255,7 +255,9 @@ def decoded_image(payload: dict[str, Any]) -> tuple[Image.Image, dict[str, Any]]
 
 
 def test_4k_16_9_image(cc: CloudCode) -> None:
-    body = cc.envelope("gemini-3-pro-image", image_request("a kitten", aspectRatio="16:9", imageSize="4K"))
+    body = cc.envelope(
+        "gemini-3.1-flash-image", image_request("a kitten", aspectRatio="16:9", imageSize="4K")
+    )
     body["requestType"] = "image_gen"
     response = cc.call("generateContent", body)
     assert response.status_code == 200
@@ -276,7 +278,7 @@ def test_4k_16_9_image(cc: CloudCode) -> None:
     ],
 )
 def test_image_sizes(cc: CloudCode, config: dict[str, str], size: tuple[int, int]) -> None:
-    image, _ = decoded_image(cc.generate("gemini-2.5-flash-image", image_request("a tree", **config)).json())
+    image, _ = decoded_image(cc.generate("gemini-3.1-flash-image", image_request("a tree", **config)).json())
     assert image.size == size
 
 
@@ -288,7 +290,7 @@ def test_image_to_image_mirrors_the_input(cc: CloudCode) -> None:
     inline = {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(buffer.getvalue()).decode()}}
     request = image_request("mirror it")
     request["contents"][0]["parts"].append(inline)
-    image, _ = decoded_image(cc.generate("gemini-3-pro-image", request).json())
+    image, _ = decoded_image(cc.generate("gemini-3.1-flash-image", request).json())
     rgb = image.convert("RGB")
     left, right = rgb.getpixel((10, 512)), rgb.getpixel((1013, 512))
     assert isinstance(left, tuple) and isinstance(right, tuple)
@@ -296,7 +298,46 @@ def test_image_to_image_mirrors_the_input(cc: CloudCode) -> None:
 
 
 def test_image_streams_text_then_the_image(cc: CloudCode) -> None:
-    events = stream(cc, "gemini-3-pro-image", image_request("a boat"))
+    events = stream(cc, "gemini-3.1-flash-image", image_request("a boat"))
     parts = [part for event in events for part in parts_of(event)]
     assert "text" in parts[0] and "inlineData" in parts[-1]
     assert events[-1]["response"]["candidates"][0]["finishReason"] == "STOP"
+
+
+# --- scripted replies ------------------------------------------------------------------------------
+
+
+def test_scripted_replies_in_order_in_the_models_own_format(cc: CloudCode) -> None:
+    call = {"name": "get_weather", "args": {"city": "Paris"}}
+    cc.control(
+        "script",
+        {
+            "match": {"model": "claude-sonnet-4-6"},
+            "replies": [{"function_call": call}, {"text": "Sunny in Paris."}],
+        },
+    )
+    other = parts_of(cc.generate("gemini-3-flash", ask("hi")).json())
+    assert text_of(other) == "Echo (gemini-3-flash): hi"
+    first = cc.generate("claude-sonnet-4-6", ask("weather?", tools=weather_tool())).json()
+    calls = [p["functionCall"] for p in parts_of(first)]
+    assert [(c["name"], c["args"]) for c in calls] == [("get_weather", {"city": "Paris"})]
+    assert calls[0]["id"].startswith("toolu_vrtx_01")
+    assert first["response"]["candidates"][0]["finishReason"] == "OTHER"
+    events = stream(cc, "claude-sonnet-4-6", ask("and now?"))
+    assert "".join(p.get("text", "") for e in events for p in parts_of(e)) == "Sunny in Paris."
+    assert cc.control("script") == []
+    assert (
+        text_of(parts_of(cc.generate("claude-sonnet-4-6", ask("hi")).json()))
+        == "Echo (claude-sonnet-4-6): hi"
+    )
+
+
+def test_scripted_gemini_call_is_signed(cc: CloudCode) -> None:
+    cc.control("script", {"replies": [{"function_call": {"name": "lookup", "args": {}}}]})
+    parts = parts_of(cc.generate("gemini-3.8-flash-high", ask("hi")).json())
+    assert parts[0]["functionCall"]["name"] == "lookup" and parts[0]["thoughtSignature"]
+
+
+def test_script_rejects_malformed_replies(cc: CloudCode) -> None:
+    assert cc.http.post("/_control/script", json={"replies": [{"image": "x"}]}).status_code == 400
+    assert cc.http.post("/_control/script", json={"replies": []}).status_code == 400

@@ -18,6 +18,8 @@ ACCOUNT = "antigravity-1"
 OTHER_ACCOUNT = "antigravity-2"
 TOKEN_LIFETIME_S = 3600
 SENTINEL = "skip_thought_signature_validator"
+USER_AGENT = "antigravity/hub/2.11.3 darwin/arm64"
+"""A Hub client recent enough for every model (3.8 Flash needs 2.11.0)."""
 
 
 def token_for(account: str, lifetime_s: float = TOKEN_LIFETIME_S) -> str:
@@ -35,7 +37,11 @@ class CloudCode:
         self.http.close()
 
     def call(self, method: str, body: Any, *, account: str = ACCOUNT, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token_for(account)}", **kwargs.pop("headers", {})}
+        headers = {
+            "Authorization": f"Bearer {token_for(account)}",
+            "User-Agent": USER_AGENT,
+            **kwargs.pop("headers", {}),
+        }
         suffix = "?alt=sse" if method == "streamGenerateContent" else ""
         return self.http.post(f"/v1internal:{method}{suffix}", json=body, headers=headers, **kwargs)
 

@@ -279,31 +279,33 @@ def test_search_cannot_be_combined_with_functions(cc: CloudCode) -> None:
 # --- generation config -----------------------------------------------------------------------------
 
 
-def test_max_output_tokens_must_exceed_the_thinking_budget_gemini(cc: CloudCode) -> None:
-    config = {"maxOutputTokens": 1024, "thinkingConfig": {"thinkingBudget": 1024}}
-    response = cc.generate("gemini-2.5-flash", ask("hi", generationConfig=config))
-    rejected(response, "max_output_tokens must be greater than thinking_budget.")
+def test_gemini_accepts_a_budget_above_max_output_tokens(cc: CloudCode) -> None:
+    """§12.4: the ceiling bounds thoughts and answer together; no 400 on Gemini."""
+    config = {"maxOutputTokens": 1024, "thinkingConfig": {"thinkingBudget": 4096}}
+    assert cc.generate("gemini-3.1-pro-low", ask("hi", generationConfig=config)).status_code == 200
 
 
 def test_max_output_tokens_must_exceed_the_thinking_budget_claude(cc: CloudCode) -> None:
     config = {"maxOutputTokens": 2000, "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 4000}}
-    response = cc.generate("claude-sonnet-4-5-thinking", ask("hi", generationConfig=config))
+    response = cc.generate("claude-sonnet-4-6", ask("hi", generationConfig=config))
     assert claude_message(response).startswith("`max_tokens` must be greater than `thinking.budget_tokens`.")
 
 
 def test_claude_thinking_budget_minimum(cc: CloudCode) -> None:
     config = {"maxOutputTokens": 8000, "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 512}}
-    response = cc.generate("claude-opus-4-5-thinking", ask("hi", generationConfig=config))
+    response = cc.generate("claude-opus-4-6-thinking", ask("hi", generationConfig=config))
     assert (
         claude_message(response)
         == "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
     )
 
 
-def test_minimal_thinking_level_on_gemini_3_pro(cc: CloudCode) -> None:
-    config = {"thinkingConfig": {"thinkingLevel": "minimal"}}
-    assert cc.generate("gemini-3-pro-high", ask("hi", generationConfig=config)).status_code == 400
-    assert cc.generate("gemini-3-flash", ask("hi", generationConfig=config)).status_code == 200
+def test_thinking_levels_per_model(cc: CloudCode) -> None:
+    minimal = {"thinkingConfig": {"thinkingLevel": "minimal"}}
+    assert cc.generate("gemini-3.8-flash-tiered", ask("hi", generationConfig=minimal)).status_code == 400
+    assert cc.generate("gemini-3-flash", ask("hi", generationConfig=minimal)).status_code == 200
+    # [U] in the notes: levels on 3.1 Pro are not refused.
+    assert cc.generate("gemini-pro-agent", ask("hi", generationConfig=minimal)).status_code == 200
 
 
 def test_image_output_on_a_text_model(cc: CloudCode) -> None:
@@ -316,7 +318,9 @@ def test_image_output_on_a_text_model(cc: CloudCode) -> None:
 
 @pytest.mark.parametrize("image_config", [{"aspectRatio": "7:5"}, {"imageSize": "4k"}, {"imageSize": "8K"}])
 def test_invalid_image_config(cc: CloudCode, image_config: dict[str, str]) -> None:
-    response = cc.generate("gemini-3-pro-image", ask("a cat", generationConfig={"imageConfig": image_config}))
+    response = cc.generate(
+        "gemini-3.1-flash-image", ask("a cat", generationConfig={"imageConfig": image_config})
+    )
     assert response.status_code == 400
     assert error_of(response)["message"].startswith("Unsupported ")
 
@@ -337,7 +341,7 @@ def claude_turns(call: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]
 def test_claude_function_call_without_id(cc: CloudCode) -> None:
     request = claude_turns({"name": "w", "args": {}}, {"name": "w", "id": "toolu_1", "response": {}})
     assert (
-        claude_message(cc.generate("claude-sonnet-4-5", request))
+        claude_message(cc.generate("claude-sonnet-4-6", request))
         == "messages.1.content.0.tool_use.id: Field required"
     )
 
@@ -345,7 +349,7 @@ def test_claude_function_call_without_id(cc: CloudCode) -> None:
 def test_claude_function_response_without_id(cc: CloudCode) -> None:
     request = claude_turns({"name": "w", "args": {}, "id": "toolu_1"}, {"name": "w", "response": {}})
     assert (
-        claude_message(cc.generate("claude-sonnet-4-5", request))
+        claude_message(cc.generate("claude-sonnet-4-6", request))
         == "messages.2.content.0.tool_result.tool_use_id: Field required"
     )
 
@@ -354,7 +358,7 @@ def test_claude_function_call_without_its_result(cc: CloudCode) -> None:
     request = claude_turns(
         {"name": "w", "args": {}, "id": "toolu_1"}, {"name": "w", "id": "toolu_2", "response": {}}
     )
-    assert claude_message(cc.generate("claude-sonnet-4-5", request)) == (
+    assert claude_message(cc.generate("claude-sonnet-4-6", request)) == (
         "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. "
         "Each `tool_use` block must have a corresponding `tool_result` block in the next message."
     )
@@ -367,7 +371,7 @@ def test_claude_function_response_with_a_foreign_id(cc: CloudCode) -> None:
     request["contents"][2]["parts"].append(
         {"functionResponse": {"name": "w", "id": "toolu_2", "response": {}}}
     )
-    assert claude_message(cc.generate("claude-sonnet-4-5", request)) == (
+    assert claude_message(cc.generate("claude-sonnet-4-6", request)) == (
         "messages.2.content.1: unexpected `tool_use_id` found in `tool_result` blocks: toolu_2. "
         "Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
     )
@@ -377,7 +381,7 @@ def test_claude_paired_ids_are_accepted(cc: CloudCode) -> None:
     request = claude_turns(
         {"name": "w", "args": {}, "id": "toolu_1"}, {"name": "w", "id": "toolu_1", "response": {}}
     )
-    assert cc.generate("claude-sonnet-4-5", request).status_code == 200
+    assert cc.generate("claude-sonnet-4-6", request).status_code == 200
 
 
 THINKING = {"maxOutputTokens": 8000, "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 2048}}
@@ -397,29 +401,29 @@ def issued_signature(cc: CloudCode, model: str, request: dict[str, Any]) -> str:
 @pytest.mark.parametrize("signature", [SENTINEL, "RmFicmljYXRlZCBzaWduYXR1cmU=", "not-even-base64"])
 def test_claude_rejects_signatures_it_did_not_issue(cc: CloudCode, signature: str) -> None:
     history = claude_thinking_history([{"text": "I thought", "thought": True, "thoughtSignature": signature}])
-    message = claude_message(cc.generate("claude-sonnet-4-5-thinking", history))
+    message = claude_message(cc.generate("claude-sonnet-4-6", history))
     assert message == "messages.1.content.0: Invalid `signature` in `thinking` block"
 
 
 def test_claude_rejects_a_gemini_signature(cc: CloudCode) -> None:
-    gemini = issued_signature(cc, "gemini-3-pro-high", ask("hi"))
+    gemini = issued_signature(cc, "gemini-pro-agent", ask("hi"))
     history = claude_thinking_history([{"text": "I thought", "thought": True, "thoughtSignature": gemini}])
-    message = claude_message(cc.generate("claude-sonnet-4-5-thinking", history))
+    message = claude_message(cc.generate("claude-sonnet-4-6", history))
     assert message == "messages.1.content.0: Invalid `signature` in `thinking` block"
 
 
 def test_claude_requires_a_signature_on_thinking(cc: CloudCode) -> None:
     history = claude_thinking_history([{"text": "I thought", "thought": True}])
-    message = claude_message(cc.generate("claude-sonnet-4-5-thinking", history))
+    message = claude_message(cc.generate("claude-sonnet-4-6", history))
     assert message == "messages.1.content.0.thinking.signature: Field required"
 
 
 def test_claude_accepts_its_own_signature(cc: CloudCode) -> None:
-    signature = issued_signature(cc, "claude-sonnet-4-5-thinking", ask("hi", generationConfig=THINKING))
+    signature = issued_signature(cc, "claude-sonnet-4-6", ask("hi", generationConfig=THINKING))
     history = claude_thinking_history(
         [{"text": "I thought", "thought": True}, {"text": "", "thought": True, "thoughtSignature": signature}]
     )
-    assert cc.generate("claude-sonnet-4-5-thinking", history).status_code == 200
+    assert cc.generate("claude-sonnet-4-6", history).status_code == 200
 
 
 # --- Gemini 3 thought signatures -------------------------------------------------------------------
@@ -446,7 +450,7 @@ def call_part(signature: str | None = None) -> dict[str, Any]:
 
 def test_gemini3_replayed_call_without_signature(cc: CloudCode) -> None:
     rejected(
-        cc.generate("gemini-3-pro-high", gemini3_history([call_part()])),
+        cc.generate("gemini-pro-agent", gemini3_history([call_part()])),
         "Function call is missing a thought_signature in functionCall parts. This is required for tools to work "
         "correctly, and missing thought_signature may lead to degraded model performance. Additional data, "
         "function call `default_api:get_weather` , position 1. Please refer to "
@@ -464,16 +468,16 @@ def test_gemini3_accepts_sentinels_on_the_first_call_only(cc: CloudCode, sentine
 
 
 def test_gemini3_accepts_issued_signatures(cc: CloudCode) -> None:
-    answer = cc.generate("gemini-3-pro-low", ask("weather?", tools=weather_tool()))
+    answer = cc.generate("gemini-3.1-pro-low", ask("weather?", tools=weather_tool()))
     calls = [part for part in parts_of(answer.json()) if "functionCall" in part]
     assert "thoughtSignature" in calls[0]
-    assert cc.generate("gemini-3-pro-low", gemini3_history(calls)).status_code == 200
+    assert cc.generate("gemini-3.1-pro-low", gemini3_history(calls)).status_code == 200
 
 
 def test_gemini3_rejects_fabricated_and_claude_signatures(cc: CloudCode) -> None:
-    claude = issued_signature(cc, "claude-sonnet-4-5-thinking", ask("hi", generationConfig=THINKING))
+    claude = issued_signature(cc, "claude-sonnet-4-6", ask("hi", generationConfig=THINKING))
     for signature in ("RmFicmljYXRlZA==", claude):
         rejected(
-            cc.generate("gemini-3-pro-high", gemini3_history([call_part(signature)])),
+            cc.generate("gemini-pro-agent", gemini3_history([call_part(signature)])),
             "Corrupted thought signature.",
         )

@@ -1,63 +1,61 @@
-"""The Cloud Code `v1internal` emulator: the Antigravity upstream, faithful to protocols/antigravity.md.
+"""The Cloud Code `v1internal` emulator: today's Antigravity upstream (protocols/antigravity.md §12).
 
 `POST /v1internal:<method>` for generateContent, streamGenerateContent (`?alt=sse`), countTokens,
 fetchAvailableModels, loadCodeAssist, onboardUser and retrieveUserQuotaSummary. Bearer tokens are the
 OAuth emulator's self-describing `ya29.` tokens, which name the account, so faults and quota can
 target one account. A generate call goes through the checks in the order Google's front end and the
-backend reach them: auth (401) → JSON → scripted faults → proto parse (400) → envelope (400) → model
-(404) → project (403 CONSUMER_INVALID) → content checks (400) → quota (429) → answer.
+backend reach them: auth (401) → JSON → scripted faults → proto parse (400) → envelope (400) →
+project (403 SERVICE_DISABLED) → client version and retirements (200 notice) → model (404) →
+content checks (400/404) → content filter (bare 429) → quota (429) → answer.
 
-Control API (besides base.py's faults/requests/reset):
-    POST /_control/accounts {"name": "antigravity-1", "project_style": "string"|"object"|"onboard",
-                             "onboard_polls": 2, "tier": "free-tier", "quota_requests": 200,
-                             "quota_window_s": 18000, "project_id": "...", "reset_quota": true}
-    GET  /_control/accounts
-    POST /_control/settings {"events_per_stream": N, "bytes_per_event": B, "event_delay_ms": D,
-                             "split_usage": true|false|null}
-    GET  /_control/settings
-`POST /_control/reset` also restores accounts, quota and settings to their start values.
+The model catalogue is data (`cloudcode_models.py`, `cloudcode_lineup.py`); the control API beyond
+faults/requests/reset is in `cloudcode_control.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from switchyard.emulators.base import EmulatorState, apply_delay, control_routes
-from switchyard.emulators.cloudcode_answers import build_answer, count_prompt_tokens, request_digest
-from switchyard.emulators.cloudcode_catalogue import (
+from switchyard.emulators.cloudcode_accounts import (
     DEFAULT_ONBOARD_POLLS,
     DEFAULT_QUOTA_REQUESTS,
     DEFAULT_QUOTA_WINDOW_S,
-    MODELS,
     TIERS,
     Account,
-    account_public,
-    available_models_reply,
-    configure_account,
-    derive_project_id,
-    is_image_model,
     load_code_assist_reply,
     onboard_reply,
     quota_summary_reply,
 )
+from switchyard.emulators.cloudcode_answers import (
+    Answer,
+    build_answer,
+    count_prompt_tokens,
+    notice_answer,
+    request_digest,
+)
+from switchyard.emulators.cloudcode_catalogue import Notice
+from switchyard.emulators.cloudcode_control import CloudCodeState, cloudcode_control_routes
 from switchyard.emulators.cloudcode_errors import (
     CloudCodeError,
+    bare_429,
     consumer_invalid,
     envelope,
     invalid_argument,
     invalid_payload,
     model_not_found,
     quota_exhausted,
+    service_disabled,
     unauthenticated,
 )
 from switchyard.emulators.cloudcode_faults import (
@@ -70,18 +68,19 @@ from switchyard.emulators.cloudcode_faults import (
     fault_error,
     take_fault,
 )
+from switchyard.emulators.cloudcode_models import MODELS, ModelFacts
 from switchyard.emulators.cloudcode_proto import check_payload, get_field
 from switchyard.emulators.cloudcode_stream import (
     JSON_MEDIA_TYPE,
     SSE_MEDIA_TYPE,
     Framer,
     SSEStream,
-    StreamSettings,
     benchmark_events,
     new_trace_id,
     stream_events,
 )
 from switchyard.emulators.cloudcode_validate import require_envelope, validate_contents, validate_generation
+from switchyard.emulators.cloudcode_versions import parse_user_agent
 from switchyard.emulators.tokens import bearer_token, read_access_token
 
 EMULATOR_NAME = "cloudcode"
@@ -90,36 +89,8 @@ SERVER_TIMING = "gfet4t7; dur=412"
 ONBOARD_TIER_IDS = ("free-tier", "standard-tier")
 LOGGED_TEXT_LIMIT = 10_000
 INVALID_JSON_SNIPPET = 40
-
-
-@dataclass
-class CloudCodeState:
-    """Everything the emulator remembers besides faults and the log: accounts and stream settings."""
-
-    emulator: EmulatorState
-    quota_requests: int = DEFAULT_QUOTA_REQUESTS
-    quota_window_s: float = DEFAULT_QUOTA_WINDOW_S
-    onboard_polls: int = DEFAULT_ONBOARD_POLLS
-    accounts: dict[str, Account] = field(default_factory=dict)
-    settings: StreamSettings = field(default_factory=StreamSettings)
-
-    def account(self, name: str) -> Account:
-        """Accounts spring into existence on first use, with the app's defaults."""
-        if name not in self.accounts:
-            account = Account(
-                name=name,
-                project_id=derive_project_id(name),
-                onboard_polls=self.onboard_polls,
-                quota_requests=self.quota_requests,
-                quota_window_s=self.quota_window_s,
-            )
-            account.window_ends_at = time.time() + self.quota_window_s
-            self.accounts[name] = account
-        return self.accounts[name]
-
-    def reset(self) -> None:
-        self.accounts.clear()
-        self.settings = StreamSettings()
+AGENT_REQUEST_TYPE = "agent"
+GCP_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
 
 @dataclass
@@ -169,8 +140,20 @@ def authenticate(request: Request, method: str) -> str:
 
 
 def _check_project(account: Account, project: Any) -> None:
-    if isinstance(project, str) and project and not account.owns(project):
-        raise consumer_invalid(project)
+    """A project that is not the account's own: SERVICE_DISABLED for a real-looking id (a stale or
+    foreign project, §12.6), CONSUMER_INVALID for one no Google project could have (§7)."""
+    if not isinstance(project, str) or not project or account.owns(project):
+        return
+    if GCP_PROJECT_ID.match(project):
+        raise service_disabled(project)
+    raise consumer_invalid(project)
+
+
+def _system_text(request: dict[str, Any]) -> str:
+    system = get_field(request, "systemInstruction")
+    if not isinstance(system, dict):
+        return ""
+    return "\n".join(str(p.get("text")) for p in system.get("parts") or [] if isinstance(p.get("text"), str))
 
 
 # --- generation ------------------------------------------------------------------------------------
@@ -193,17 +176,13 @@ async def generate(state: CloudCodeState, call: Call) -> Response:
 
     check_payload(call.body)
     project, model = require_envelope(call.body)
-    if model not in MODELS:
-        raise model_not_found()
     _check_project(account, project)
     request = call.body.get("request") or {}
-    validate_generation(model, request)
-    if account.remaining(model) <= 0:
-        raise quota_exhausted(model, account.seconds_to_reset())
-    body = {**call.body, "request": request}
-    # Pillow work (a 4K JPEG takes a few hundred ms) must not stall other streams on the event loop.
-    answer = await asyncio.to_thread(build_answer, body) if is_image_model(model) else build_answer(body)
-    account.spend(model)
+    resolved = state.catalogue.resolve(model, parse_user_agent(call.request.headers.get("user-agent")))
+    if isinstance(resolved, Notice):
+        answer = notice_answer(model, resolved.text)
+    else:
+        answer = await _answer(state, call, resolved, request)
     framer = Framer(answer)
     if not call.stream:
         return json_answer(framer.aggregated(), framer.trace_id)
@@ -228,11 +207,32 @@ async def generate(state: CloudCodeState, call: Call) -> Response:
     )
 
 
+async def _answer(state: CloudCodeState, call: Call, facts: ModelFacts, request: dict[str, Any]) -> Answer:
+    """Validate, filter, bill and answer a call for a model that is served."""
+    validate_generation(facts.id, request, facts)
+    if call.body.get("requestType") == AGENT_REQUEST_TYPE and state.filtered(_system_text(request)):
+        raise bare_429()  # the content filter of §12.6: no details, no quota spent
+    pool = call.account.pools.get(facts.pool) if facts.pool is not None else None
+    empty = pool.exhausted() if pool is not None else None
+    if empty is not None:
+        raise quota_exhausted(facts.id, empty.seconds_to_reset())
+    body = {**call.body, "request": request}
+    scripted = state.scripts.take(call.account.name, facts.id)
+    # Pillow work (a 4K JPEG takes a few hundred ms) must not stall other streams on the event loop.
+    if facts.image_output:
+        answer = await asyncio.to_thread(build_answer, body, facts, scripted)
+    else:
+        answer = build_answer(body, facts, scripted)
+    if pool is not None:
+        pool.spend()
+    return answer
+
+
 async def count_tokens(state: CloudCodeState, call: Call) -> Response:
     """`{"request":{contents…}}` → `{"totalTokens":N}`; `model`/`project` optional (CPA-H strips them)."""
     check_payload(call.body)
     model = call.body.get("model")
-    if model is not None and model not in MODELS:
+    if model is not None and model not in MODELS and model not in state.catalogue.retirements:
         raise model_not_found()
     _check_project(call.account, call.body.get("project"))
     request = call.body.get("request") or {}
@@ -245,7 +245,8 @@ async def count_tokens(state: CloudCodeState, call: Call) -> Response:
 
 async def fetch_available_models(state: CloudCodeState, call: Call) -> Response:
     _check_project(call.account, call.body.get("project"))
-    return json_answer(available_models_reply(call.account), new_trace_id())
+    client = parse_user_agent(call.request.headers.get("user-agent"))
+    return json_answer(state.catalogue.available_models_reply(call.account, client), new_trace_id())
 
 
 async def load_code_assist(state: CloudCodeState, call: Call) -> Response:
@@ -340,40 +341,10 @@ def create_app(
         onboard_polls=onboard_polls,
     )
 
-    async def post_account(request: Request) -> Response:
-        try:
-            spec = await request.json()
-            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-                raise ValueError("the body must be a JSON object with a string `name`")
-            account = state.account(spec["name"])
-            configure_account(account, spec)
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse(account_public(account))
-
-    async def get_accounts(request: Request) -> Response:
-        return JSONResponse([account_public(account) for account in state.accounts.values()])
-
-    async def post_settings(request: Request) -> Response:
-        try:
-            spec = await request.json()
-            if not isinstance(spec, dict):
-                raise ValueError("the body must be a JSON object")
-            state.settings.update(spec)
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse(state.settings.public())
-
-    async def get_settings(request: Request) -> Response:
-        return JSONResponse(state.settings.public())
-
     routes = [
         Route("/v1internal:{method}", v1internal_endpoint(state), methods=["POST"]),
         *control_routes(emulator, on_reset=state.reset),
-        Route("/_control/accounts", post_account, methods=["POST"]),
-        Route("/_control/accounts", get_accounts, methods=["GET"]),
-        Route("/_control/settings", post_settings, methods=["POST"]),
-        Route("/_control/settings", get_settings, methods=["GET"]),
+        *cloudcode_control_routes(state),
     ]
     app = Starlette(routes=routes)
     app.state.emulator = emulator

@@ -14,19 +14,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchyard.emulators.cloudcode_catalogue import is_claude, is_gemini3, is_image_model, thinks
 from switchyard.emulators.cloudcode_images import render_image
+from switchyard.emulators.cloudcode_models import ModelFacts, Thinking, thinking_active
 from switchyard.emulators.cloudcode_proto import get_field
 from switchyard.emulators.cloudcode_signatures import SignatureFamily, issue_signature
 
 ECHO_CHARS = 200
 CHARS_PER_TOKEN = 4
 IMAGE_INPUT_TOKENS = 258
-IMAGE_OUTPUT_TOKENS = {"1K": 1120, "2K": 1120, "4K": 2000}
+IMAGE_OUTPUT_TOKENS = {"512": 747, "1K": 1120, "2K": 1120, "4K": 2000}
 TEXT_PIECES = 3
 THOUGHT_PIECES = 2
 PARALLEL_TRIGGER = "parallel"
 NO_CALL_MODES = frozenset({"NONE"})
+TIER_THOUGHT_FACTORS = {"low": 1, "medium": 2, "high": 4}
+DEFAULT_TIER_LEVEL = "medium"
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Answer:
     candidates_tokens: int
     grounding: dict[str, Any] | None = None
     image_tokens: int = 0
+    anthropic: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,31 +101,28 @@ def prompt_text(content: dict[str, Any]) -> str:
     )
 
 
-def _family(model: str) -> SignatureFamily | None:
-    """Which signatures a model issues: Claude's, Gemini's, or none (gpt-oss)."""
-    if is_claude(model):
-        return SignatureFamily.CLAUDE
-    if model.startswith("gemini-") or model.startswith("chat_"):
-        return SignatureFamily.GEMINI
-    return None
-
-
 # --- building blocks -------------------------------------------------------------------------------
 
 
-def _thinking_enabled(model: str, config: dict[str, Any]) -> bool:
-    thinking = get_field(config, "thinkingConfig") or {}
-    return thinks(model) and get_field(thinking, "thinkingBudget") != 0
+def _thought_tokens(facts: ModelFacts, thought: str, thinking: dict[str, Any]) -> int:
+    """A `-tiered` id thinks harder at a higher level (default medium; §12.4)."""
+    if facts.thinking is not Thinking.TIERED:
+        return tokens_for(thought)
+    level = str(get_field(thinking, "thinkingLevel") or DEFAULT_TIER_LEVEL).lower()
+    return tokens_for(thought) * TIER_THOUGHT_FACTORS.get(level, TIER_THOUGHT_FACTORS[DEFAULT_TIER_LEVEL])
 
 
-def _thought_parts(model: str, prompt: str, include: bool) -> tuple[list[dict[str, Any]], int]:
+def _thought_parts(
+    facts: ModelFacts, prompt: str, thinking: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int]:
     thought = f"**Considering the request**\n\nThe user wrote: {prompt[:80]!r}. I will answer it directly."
-    if not include:
-        return [], tokens_for(thought)
+    tokens = _thought_tokens(facts, thought, thinking)
+    if not get_field(thinking, "includeThoughts"):
+        return [], tokens
     parts: list[dict[str, Any]] = [
         {"text": piece, "thought": True} for piece in split_text(thought, THOUGHT_PIECES)
     ]
-    if is_claude(model):
+    if facts.signatures is SignatureFamily.CLAUDE:
         # Claude's signature arrives in a trailing empty thought part (CPA tests, CPA PR#570).
         parts.append(
             {
@@ -131,7 +131,7 @@ def _thought_parts(model: str, prompt: str, include: bool) -> tuple[list[dict[st
                 "thoughtSignature": issue_signature(SignatureFamily.CLAUDE, thought),
             }
         )
-    return parts, tokens_for(thought)
+    return parts, tokens
 
 
 def sample_value(schema: Any, name: str, variant: int) -> Any:
@@ -172,20 +172,27 @@ def _chosen_function(request: dict[str, Any]) -> dict[str, Any] | None:
     return declarations[0]
 
 
-def _call_parts(model: str, declaration: dict[str, Any], prompt: str, digest: str) -> list[dict[str, Any]]:
+def _sampled_calls(declaration: dict[str, Any], prompt: str) -> list[tuple[str, Any]]:
+    """One call (two when the prompt asks for "parallel") with arguments that satisfy the schema."""
     schema = declaration.get("parameters", get_field(declaration, "parametersJsonSchema"))
     count = 2 if PARALLEL_TRIGGER in prompt.lower() else 1
+    name = declaration["name"]
+    return [(name, sample_value(schema or {"type": "object"}, name, index + 1)) for index in range(count)]
+
+
+def _call_parts(facts: ModelFacts, calls: list[tuple[str, Any]], digest: str) -> list[dict[str, Any]]:
+    """functionCall parts with ids and signatures as the model's family issues them."""
     parts: list[dict[str, Any]] = []
-    for index in range(count):
-        args = sample_value(schema or {"type": "object"}, declaration["name"], index + 1)
+    for index, (name, args) in enumerate(calls):
         seed = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
-        call_id = f"toolu_vrtx_01{seed[:22]}" if is_claude(model) else f"fc_{seed[:16]}"
-        parts.append({"functionCall": {"name": declaration["name"], "args": args, "id": call_id}})
-    family = _family(model)
-    if family is SignatureFamily.GEMINI and thinks(model):
+        call_id = f"toolu_vrtx_01{seed[:22]}" if facts.anthropic else f"fc_{seed[:16]}"
+        parts.append({"functionCall": {"name": name, "args": args, "id": call_id}})
+    if facts.signatures is SignatureFamily.GEMINI and (
+        facts.checks_call_signatures or facts.supports_thinking
+    ):
         # Only the first call of a turn is signed; parallel siblings are not (§8.4).
         parts[0]["thoughtSignature"] = issue_signature(
-            family, json.dumps(parts[0]["functionCall"], sort_keys=True)
+            SignatureFamily.GEMINI, json.dumps(parts[0]["functionCall"], sort_keys=True)
         )
     return parts
 
@@ -253,19 +260,22 @@ def _wants_image(config: dict[str, Any]) -> tuple[bool, bool]:
 # --- the answer --------------------------------------------------------------------------------------
 
 
-def build_answer(body: dict[str, Any]) -> Answer:
-    """The deterministic answer to a validated generate request."""
-    model: str = body["model"]
+def build_answer(body: dict[str, Any], facts: ModelFacts, scripted: dict[str, Any] | None = None) -> Answer:
+    """The deterministic answer to a validated generate request, as the model behind `facts` gives it.
+
+    `scripted` is a `/_control/script` reply (`{"text"}` or `{"function_call": {"name", "args"}}`) that
+    replaces the echo, framed in the model's own format."""
+    model = facts.serves_as or facts.id
     request: dict[str, Any] = body["request"]
     config = get_field(request, "generationConfig") or {}
-    include_thoughts = bool(get_field(get_field(config, "thinkingConfig") or {}, "includeThoughts"))
+    thinking = get_field(config, "thinkingConfig") or {}
     digest = request_digest(body)
     last = last_user_content(request)
     prompt = prompt_text(last)
     thought_parts: list[dict[str, Any]] = []
     thoughts_tokens = 0
-    if _thinking_enabled(model, config):
-        thought_parts, thoughts_tokens = _thought_parts(model, prompt, include_thoughts)
+    if thinking_active(facts, thinking):
+        thought_parts, thoughts_tokens = _thought_parts(facts, prompt, thinking)
 
     answer_parts: list[dict[str, Any]] = []
     finish_reason = "STOP"
@@ -274,13 +284,20 @@ def build_answer(body: dict[str, Any]) -> Answer:
     function = _chosen_function(request)
     has_results = any(get_field(p, "functionResponse") for p in last.get("parts") or [])
     echo = f"Echo ({model}): {prompt[:ECHO_CHARS]}"
-    if has_results:
+    if scripted is not None and "function_call" in scripted:
+        call = scripted["function_call"]
+        answer_parts = _call_parts(facts, [(call["name"], call.get("args") or {})], digest)
+        finish_reason = "OTHER" if facts.anthropic else "STOP"
+        text = ""
+    elif scripted is not None:
+        text = str(scripted.get("text", ""))
+    elif has_results:
         text = f"Echo ({model}): {_tool_results_text(last)}"
     elif function is not None and last.get("role") == "user":
-        answer_parts = _call_parts(model, function, prompt, digest)
-        finish_reason = "OTHER" if is_claude(model) else "STOP"
+        answer_parts = _call_parts(facts, _sampled_calls(function, prompt), digest)
+        finish_reason = "OTHER" if facts.anthropic else "STOP"
         text = ""
-    elif is_image_model(model):
+    elif facts.image_output:
         wants_image, wants_text = _wants_image(config)
         text = f"Here is the image you asked for: {prompt[:ECHO_CHARS]}" if wants_text else ""
         if wants_image:
@@ -292,8 +309,8 @@ def build_answer(body: dict[str, Any]) -> Answer:
         if _has_tool(request, "googleSearch"):
             grounding = _grounding(prompt, text, digest)
 
-    text_parts = _text_parts(model, text, digest) if text else []
-    if is_image_model(model):
+    text_parts = _text_parts(facts, text, digest) if text else []
+    if facts.image_output:
         parts = [*thought_parts, *text_parts, *answer_parts]
     else:
         parts = [*thought_parts, *answer_parts, *text_parts]
@@ -311,14 +328,27 @@ def build_answer(body: dict[str, Any]) -> Answer:
         candidates_tokens=candidates,
         grounding=grounding,
         image_tokens=image_tokens,
+        anthropic=facts.anthropic,
     )
 
 
-def _text_parts(model: str, text: str, digest: str) -> list[dict[str, Any]]:
+def notice_answer(model: str, text: str) -> Answer:
+    """A retirement or outdated-client notice: a plain model turn with no tokens billed (§12.3)."""
+    return Answer(
+        model=model,
+        parts=[{"text": text}],
+        finish_reason="STOP",
+        prompt_tokens=0,
+        thoughts_tokens=0,
+        candidates_tokens=0,
+    )
+
+
+def _text_parts(facts: ModelFacts, text: str, digest: str) -> list[dict[str, Any]]:
     """Text pieces; Gemini 3 signs the last piece, or (for half the requests) a trailing empty part."""
     parts: list[dict[str, Any]] = [{"text": piece} for piece in split_text(text, TEXT_PIECES)]
-    if is_gemini3(model) and not is_image_model(model):
-        signature = issue_signature(SignatureFamily.GEMINI, f"{model}|{text}")
+    if facts.checks_call_signatures and not facts.image_output:
+        signature = issue_signature(SignatureFamily.GEMINI, f"{facts.id}|{text}")
         if int(digest[-1], 16) % 2:
             parts.append({"text": "", "thoughtSignature": signature})
         else:

@@ -32,11 +32,18 @@ INVALID_CREDENTIALS_MESSAGE = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other "
     "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
+LOCALIZED_MESSAGE_TYPE = "type.googleapis.com/google.rpc.LocalizedMessage"
+CLOUDCODE_SERVICE_TITLE = "Cloud Code Private API"
 DEFAULT_VALIDATION_URL = "https://accounts.google.com/signin/continue?sarp=1&scc=1&plt=emulated"
+VALIDATION_MESSAGE = "Verify your account to continue."
+VALIDATION_LINK_TEXT = "Verify your account"
 TOS_MESSAGE = (
-    "This service has been disabled in this account for violation of Terms of Service. If you believe this "
-    "is an error, contact gemini-code-assist-user-feedback@google.com."
+    "This service has been disabled in this account for violation of Terms of Service. Please submit an "
+    "appeal to continue using this product."
 )
+DEFAULT_APPEAL_URL = "https://support.google.com/gemini/contact/antigravity_appeal"
+APPEAL_LINK_TEXT = "Submit an appeal"
+TOS_REASONS = frozenset({"TOS_VIOLATION", "TERMS_OF_SERVICE", "TOS_BANNED"})
 SUBSCRIPTION_MESSAGE = (
     "You are missing a valid license for Gemini Code Assist: your account may lack a Gemini Code Assist "
     "license. (#3501)"
@@ -161,26 +168,69 @@ def consumer_invalid(project: str) -> CloudCodeError:
     return envelope(403, f"Permission denied on resource project {project}.", details)
 
 
+def service_disabled(project: str) -> CloudCodeError:
+    """A project that is not the account's own (§12.6): the API "has not been used in project …"."""
+    activation_url = (
+        f"https://console.developers.google.com/apis/api/{CLOUDCODE_DOMAIN}/overview?project={project}"
+    )
+    message = (
+        f"{CLOUDCODE_SERVICE_TITLE} has not been used in project {project} before or it is disabled. Enable "
+        f"it by visiting {activation_url} then retry. If you enabled this API recently, wait a few minutes "
+        "for the action to propagate to our systems and retry."
+    )
+    metadata = {
+        "consumer": f"projects/{project}",
+        "service": CLOUDCODE_DOMAIN,
+        "serviceTitle": CLOUDCODE_SERVICE_TITLE,
+        "containerInfo": project,
+        "activationUrl": activation_url,
+    }
+    details = [
+        error_info("SERVICE_DISABLED", metadata, domain="googleapis.com"),
+        {"@type": LOCALIZED_MESSAGE_TYPE, "locale": "en-US", "message": message},
+    ]
+    return envelope(403, message, details)
+
+
+def validation_required(params: dict[str, Any]) -> CloudCodeError:
+    """403 VALIDATION_REQUIRED as 2026 sends it (§12.6): the verification link in ErrorInfo metadata."""
+    message = str(params.get("message", VALIDATION_MESSAGE))
+    metadata = {
+        "validation_error_message": message,
+        "validation_url_link_text": VALIDATION_LINK_TEXT,
+        "validation_url": str(params.get("validation_url", DEFAULT_VALIDATION_URL)),
+    }
+    return envelope(403, message, [error_info("VALIDATION_REQUIRED", metadata)])
+
+
+def tos_violation(reason: str, params: dict[str, Any]) -> CloudCodeError:
+    """403 for an account banned for Terms of Service (§12.6), with the appeal link."""
+    metadata = {
+        "appeal_url": str(params.get("appeal_url", DEFAULT_APPEAL_URL)),
+        "appeal_url_link_text": APPEAL_LINK_TEXT,
+    }
+    return envelope(403, str(params.get("message", TOS_MESSAGE)), [error_info(reason, metadata)])
+
+
 def forbidden(reason: str, *, project: str, params: dict[str, Any]) -> CloudCodeError:
-    """The scripted 403 variants of §7: verification, ToS ban, missing licence, IAM denial."""
-    metadata: dict[str, str] = {}
+    """The scripted 403 variants: verification, service disabled, ToS ban, missing licence, IAM denial."""
     if reason == "VALIDATION_REQUIRED":
-        url = str(params.get("validation_url", DEFAULT_VALIDATION_URL))
-        metadata["validation_url"] = url
-        message = f"To continue, verify your account at {url}"
-    elif reason in {"TOS_VIOLATION", "SERVICE_DISABLED"}:
-        message = TOS_MESSAGE
-    elif reason == "SUBSCRIPTION_REQUIRED":
-        message = SUBSCRIPTION_MESSAGE
-    elif reason == "CONSUMER_INVALID":
+        return validation_required(params)
+    if reason == "SERVICE_DISABLED":
+        return service_disabled(str(params.get("project", project)) or "emulated-project")
+    if reason in TOS_REASONS:
+        return tos_violation(reason, params)
+    if reason == "CONSUMER_INVALID":
         return consumer_invalid(project)
+    if reason == "SUBSCRIPTION_REQUIRED":
+        message = SUBSCRIPTION_MESSAGE
     else:
         message = (
             "Permission 'cloudaicompanion.companions.generateChat' denied on resource "
             f"'//cloudaicompanion.googleapis.com/projects/{project}/locations/global' (or it may not exist)."
         )
     message = str(params.get("message", message))
-    return envelope(403, message, [error_info(reason, metadata)])
+    return envelope(403, message, [error_info(reason, {})])
 
 
 def model_not_found() -> CloudCodeError:

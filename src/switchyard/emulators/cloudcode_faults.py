@@ -11,7 +11,9 @@ model-list or project-discovery calls do not eat a fault meant for a chat reques
     {"fault": "bare_429"}                                429 without details
     {"fault": "capacity", "retry_delay_s": 39}           503 MODEL_CAPACITY_EXHAUSTED (RetryInfo optional)
     {"fault": "unauthenticated"}                         401 UNAUTHENTICATED
-    {"fault": "forbidden", "reason": "VALIDATION_REQUIRED", "validation_url": "..."}   403
+    {"fault": "forbidden", "reason": "VALIDATION_REQUIRED", "validation_url": "..."}   403 (§12.6 bodies;
+        reasons also SERVICE_DISABLED ("project"), TOS_VIOLATION ("appeal_url"), CONSUMER_INVALID,
+        SUBSCRIPTION_REQUIRED, anything else = IAM denial)
     {"fault": "server_error"}                            500 INTERNAL
     {"fault": "delay_ms", "delay_ms": 500}               answer late (then normally)
     {"fault": "drop_after_events", "events": 2}          cut the stream after 2 events

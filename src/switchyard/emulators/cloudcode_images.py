@@ -1,7 +1,7 @@
-"""Generated images for the image models (§8.6): a JPEG of exactly the size `imageConfig` asks for.
+"""Generated images for the image model (§8.6, §12.5): a JPEG of exactly the size `imageConfig` asks for.
 
-Sizes follow the real models' tables: the 1K size per aspect ratio, doubled for 2K and quadrupled for
-4K (so 4K 16:9 is 5504×3072, the size AGM#1819 users expected). The picture is a gradient whose colours
+Sizes follow the real models' tables: the 1K size per aspect ratio, halved for `512`, doubled for 2K
+and quadrupled for 4K (so 4K 16:9 is 5504×3072, the size AGM#1819 users expected). The picture is a gradient whose colours
 depend on the prompt, built at 256 px and scaled with nearest-neighbour (an 8-bit gradient has 256
 steps anyway), so a 4K image costs a few hundred milliseconds. Image-to-image mirrors the input.
 """
@@ -30,8 +30,14 @@ BASE_SIZES_1K: dict[str, tuple[int, int]] = {
     "9:16": (768, 1376),
     "16:9": (1376, 768),
     "21:9": (1584, 672),
+    # Gemini 3.1 Flash Image only (Google's AspectRatio enum; §12.5).
+    "1:4": (512, 2048),
+    "4:1": (2048, 512),
+    "1:8": (352, 2816),
+    "8:1": (2816, 352),
 }
-SIZE_MULTIPLIERS = {"1K": 1, "2K": 2, "4K": 4}
+SIZE_SCALES: dict[str, tuple[int, int]] = {"512": (1, 2), "1K": (1, 1), "2K": (2, 1), "4K": (4, 1)}
+"""(numerator, denominator) applied to the 1K size: `512` is half of 1K."""
 DEFAULT_ASPECT_RATIO = "1:1"
 DEFAULT_IMAGE_SIZE = "1K"
 JPEG_QUALITY = 85
@@ -48,8 +54,8 @@ INVALID_INPUT_MESSAGE = (
 
 def image_dimensions(aspect_ratio: str | None, image_size: str | None) -> tuple[int, int]:
     width, height = BASE_SIZES_1K[aspect_ratio or DEFAULT_ASPECT_RATIO]
-    factor = SIZE_MULTIPLIERS[image_size or DEFAULT_IMAGE_SIZE]
-    return width * factor, height * factor
+    numerator, denominator = SIZE_SCALES[image_size or DEFAULT_IMAGE_SIZE]
+    return width * numerator // denominator, height * numerator // denominator
 
 
 def _encode(image: Image.Image) -> bytes:

@@ -22,7 +22,6 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from switchyard.emulators.cloudcode_answers import Answer, aggregate_parts, split_text
-from switchyard.emulators.cloudcode_catalogue import is_claude
 
 TRAFFIC_TYPE = "PROVISIONED_THROUGHPUT"
 SSE_MEDIA_TYPE = "text/event-stream"
@@ -58,9 +57,9 @@ def new_trace_id() -> str:
     return secrets.token_hex(8)
 
 
-def new_response_id(model: str) -> str:
+def new_response_id(anthropic: bool) -> str:
     """Claude answers carry `msg_vrtx_…`, others a ~22-character base64url id (§5.1)."""
-    if is_claude(model):
+    if anthropic:
         return "msg_vrtx_" + secrets.token_urlsafe(18)
     return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")[:22]
 
@@ -97,7 +96,7 @@ class Framer:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.trace_id = new_trace_id()
-        self.response_id = new_response_id(answer.model)
+        self.response_id = new_response_id(answer.anthropic)
         self.created = create_time()
 
     def response(

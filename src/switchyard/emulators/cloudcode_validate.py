@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from switchyard.emulators.cloudcode_catalogue import is_claude, is_gemini3, is_image_model
 from switchyard.emulators.cloudcode_errors import (
-    anthropic_invalid_request,
     invalid_argument,
     invalid_payload,
+    model_not_found,
 )
+from switchyard.emulators.cloudcode_models import MODELS, ModelFacts, Thinking
 from switchyard.emulators.cloudcode_proto import get_field
 from switchyard.emulators.cloudcode_signatures import SignatureFamily, is_gemini_sentinel, issued_family
+from switchyard.emulators.cloudcode_validate_claude import validate_claude
 
 VALID_ROLES = ("user", "model")
 ROLE_MESSAGE = "Please use a valid role: user, model."
@@ -33,16 +34,14 @@ SEARCH_TOOLS = ("googleSearch", "googleSearchRetrieval", "urlContext", "enterpri
 MIXED_TOOLS_MESSAGE = "Multiple tools are supported only when they are all search tools."
 MULTIMODAL_MESSAGE = "Multi-modal output is not supported."
 MODALITIES = frozenset({"TEXT", "IMAGE", "AUDIO"})
-ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-IMAGE_SIZES = ("1K", "2K", "4K")
-CLAUDE_MIN_THINKING_BUDGET = 1024
-CLAUDE_MAX_TOKENS_MESSAGE = (
-    "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at "
-    "https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
-)
-GEMINI_MAX_TOKENS_MESSAGE = "max_output_tokens must be greater than thinking_budget."  # [U] exact text
-THINKING_LEVELS = {"gemini-3-flash": ("minimal", "low", "medium", "high")}
-DEFAULT_GEMINI3_LEVELS = ("low", "high")
+ASPECT_RATIOS = (
+    "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "1:8", "8:1",
+)  # fmt: skip
+IMAGE_SIZES = ("512", "1K", "2K", "4K")
+PENALTY_MESSAGE = "Penalty is not enabled for this model"
+BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mode."
+PENALTY_FIELDS = ("presencePenalty", "frequencyPenalty")
+WEB_URL_SCHEMES = ("http://", "https://")
 MISSING_SIGNATURE_MESSAGE = (
     "Function call is missing a thought_signature in functionCall parts. This is required for tools to work "
     "correctly, and missing thought_signature may lead to degraded model performance. Additional data, "
@@ -61,16 +60,40 @@ def require_envelope(body: dict[str, Any]) -> tuple[str, str]:
     return body["project"], body["model"]
 
 
-def validate_generation(model: str, request: dict[str, Any]) -> None:
+def validate_generation(model: str, request: dict[str, Any], facts: ModelFacts | None = None) -> None:
     """Every post-parse check, in the order the backend would reach them."""
+    facts = facts or MODELS.get(model)
     contents = get_field(request, "contents") or []
     validate_contents(contents)
     validate_tools(get_field(request, "tools") or [])
-    validate_generation_config(model, get_field(request, "generationConfig") or {})
-    if is_claude(model):
-        validate_claude_history(contents)
-    elif is_gemini3(model):
+    config = get_field(request, "generationConfig") or {}
+    if facts is None:
+        return
+    if facts.image_output:
+        validate_image_request(facts, request)
+    validate_generation_config(facts, config)
+    if facts.anthropic:
+        validate_claude(facts, request)
+    elif facts.checks_call_signatures:
         validate_gemini3_signatures(contents)
+    refuse_web_file_uris(contents)
+
+
+def refuse_web_file_uris(contents: list[dict[str, Any]]) -> None:
+    """`fileData` with a web URL is looked up as a stored file and not found (§12.5)."""
+    for content in contents:
+        for part in content.get("parts") or []:
+            file_data = get_field(part, "fileData") or {}
+            if str(get_field(file_data, "fileUri") or "").lower().startswith(WEB_URL_SCHEMES):
+                raise model_not_found()
+
+
+def validate_image_request(facts: ModelFacts, request: dict[str, Any]) -> None:
+    """The image model takes neither tools nor a system instruction; the anchors strip both (§12.5)."""
+    if get_field(request, "tools"):
+        raise invalid_argument(f"Function calling is not enabled for models/{facts.id}")
+    if get_field(request, "systemInstruction") is not None:
+        raise invalid_argument(f"Developer instruction is not enabled for models/{facts.id}")
 
 
 def validate_contents(contents: list[dict[str, Any]]) -> None:
@@ -115,37 +138,37 @@ def validate_tools(tools: list[dict[str, Any]]) -> None:
                 raise invalid_argument(BOTH_SCHEMAS_MESSAGE, field=f"request.{path}")
 
 
-def validate_generation_config(model: str, config: dict[str, Any]) -> None:
+def validate_generation_config(facts: ModelFacts, config: dict[str, Any]) -> None:
+    """Penalties, budget 0 on thinking-only ids, thinking levels, modalities and image settings (§12.4, §12.5).
+
+    A budget above `maxOutputTokens` is accepted on Gemini (§12.4); Claude's own limits are checked in
+    `cloudcode_validate_claude.py`.
+    """
+    if not facts.penalties:
+        for name in PENALTY_FIELDS:
+            if get_field(config, name) is not None:
+                raise invalid_argument(PENALTY_MESSAGE)
     thinking = get_field(config, "thinkingConfig") or {}
-    budget = get_field(thinking, "thinkingBudget")
-    max_output = get_field(config, "maxOutputTokens")
-    if is_claude(model) and isinstance(budget, int) and 0 < budget < CLAUDE_MIN_THINKING_BUDGET:
-        raise anthropic_invalid_request(
-            f"thinking.enabled.budget_tokens: Input should be greater than or equal to {CLAUDE_MIN_THINKING_BUDGET}"
-        )
-    if isinstance(budget, int) and budget > 0 and isinstance(max_output, int) and max_output <= budget:
-        if is_claude(model):
-            raise anthropic_invalid_request(CLAUDE_MAX_TOKENS_MESSAGE)
-        raise invalid_argument(GEMINI_MAX_TOKENS_MESSAGE, field="request.generation_config.max_output_tokens")
-    _validate_thinking_level(model, get_field(thinking, "thinkingLevel"))
-    _validate_modalities(model, get_field(config, "responseModalities") or [])
-    if is_image_model(model):
+    if facts.thinking is Thinking.ALWAYS and get_field(thinking, "thinkingBudget") == 0:
+        raise invalid_argument(BUDGET_ZERO_MESSAGE)
+    _validate_thinking_level(facts, get_field(thinking, "thinkingLevel"))
+    _validate_modalities(facts, get_field(config, "responseModalities") or [])
+    if facts.image_output:
         _validate_image_config(get_field(config, "imageConfig") or {})
 
 
-def _validate_thinking_level(model: str, level: Any) -> None:
-    """Gemini 3 levels are per model; `minimal` on Pro is refused (OAA docs/MODEL-VARIANTS.md)."""
-    if level is None or not is_gemini3(model):
+def _validate_thinking_level(facts: ModelFacts, level: Any) -> None:
+    """Levels are per model (`-tiered` ids: low/medium/high); ids whose levels are [U] are not checked."""
+    if level is None or facts.thinking_levels is None:
         return
-    allowed = THINKING_LEVELS.get(model, DEFAULT_GEMINI3_LEVELS)
-    if str(level).lower() not in allowed:
+    if str(level).lower() not in facts.thinking_levels:
         raise invalid_argument(
             f"Thinking level {str(level).upper()} is not supported for this model.",
             field="request.generation_config.thinking_config.thinking_level",
         )
 
 
-def _validate_modalities(model: str, modalities: list[Any]) -> None:
+def _validate_modalities(facts: ModelFacts, modalities: list[Any]) -> None:
     for index, modality in enumerate(modalities):
         if str(modality).upper() not in MODALITIES:
             path = f"request.generation_config.response_modalities[{index}]"
@@ -153,12 +176,12 @@ def _validate_modalities(model: str, modalities: list[Any]) -> None:
                 f"Invalid value at '{path}' (type.googleapis.com/google.cloud.aiplatform.v1beta1.Modality)"
             )
             raise invalid_payload([(path, f'{detail}, "{modality}"')])
-    if any(str(m).upper() == "IMAGE" for m in modalities) and not is_image_model(model):
+    if any(str(m).upper() == "IMAGE" for m in modalities) and not facts.image_output:
         raise invalid_argument(MULTIMODAL_MESSAGE)
 
 
 def _validate_image_config(image_config: dict[str, Any]) -> None:
-    """Only the fixed ratios and `1K`/`2K`/`4K` (upper-case K, as Google insists)."""
+    """Google's AspectRatio enum (with 1:4, 4:1, 1:8, 8:1) and `512`/`1K`/`2K`/`4K` (upper-case K)."""
     ratio = get_field(image_config, "aspectRatio")
     if ratio is not None and ratio not in ASPECT_RATIOS:
         raise invalid_argument(
@@ -194,75 +217,3 @@ def validate_gemini3_signatures(contents: list[dict[str, Any]]) -> None:
         if calls and not get_field(calls[0], "thoughtSignature"):
             name = get_field(calls[0], "functionCall").get("name", "")
             raise invalid_argument(MISSING_SIGNATURE_MESSAGE.format(name=name, position=position))
-
-
-def validate_claude_history(contents: list[dict[str, Any]]) -> None:
-    """Anthropic's checks on the converted messages: tool ids present and paired, thinking signed by Claude."""
-    for i, content in enumerate(contents):
-        parts = content.get("parts") or []
-        if content.get("role") == "model":
-            _check_claude_thinking(i, parts)
-        for j, part in enumerate(parts):
-            call = get_field(part, "functionCall")
-            if call is not None and not call.get("id"):
-                raise anthropic_invalid_request(f"messages.{i}.content.{j}.tool_use.id: Field required")
-            response = get_field(part, "functionResponse")
-            if response is not None and not response.get("id"):
-                raise anthropic_invalid_request(
-                    f"messages.{i}.content.{j}.tool_result.tool_use_id: Field required"
-                )
-    _check_claude_tool_pairs(contents)
-
-
-def _check_claude_thinking(index: int, parts: list[dict[str, Any]]) -> None:
-    """Consecutive thought parts form one thinking block; it needs exactly Claude's own signature."""
-    block_start: int | None = None
-    block_signed = False
-    for j, part in enumerate([*parts, {}]):
-        if part.get("thought"):
-            if block_start is None:
-                block_start, block_signed = j, False
-            signature = get_field(part, "thoughtSignature")
-            if signature:
-                if issued_family(signature) is not SignatureFamily.CLAUDE:
-                    raise anthropic_invalid_request(
-                        f"messages.{index}.content.{block_start}: Invalid `signature` in `thinking` block"
-                    )
-                block_signed = True
-            continue
-        if block_start is not None and not block_signed:
-            raise anthropic_invalid_request(
-                f"messages.{index}.content.{block_start}.thinking.signature: Field required"
-            )
-        block_start = None
-
-
-def _ids(parts: list[dict[str, Any]], kind: str) -> list[tuple[int, str]]:
-    return [(j, get_field(p, kind)["id"]) for j, p in enumerate(parts) if get_field(p, kind) is not None]
-
-
-def _check_claude_tool_pairs(contents: list[dict[str, Any]]) -> None:
-    """Each tool_use needs its tool_result in the very next message, and each result its call."""
-    for i, content in enumerate(contents):
-        parts = content.get("parts") or []
-        previous_calls = (
-            {call_id for _, call_id in _ids(contents[i - 1].get("parts") or [], "functionCall")}
-            if i
-            else set()
-        )
-        for j, result_id in _ids(parts, "functionResponse"):
-            if result_id not in previous_calls:
-                raise anthropic_invalid_request(
-                    f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: {result_id}. "
-                    "Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
-                )
-        call_ids = [call_id for _, call_id in _ids(parts, "functionCall")]
-        if call_ids and i + 1 < len(contents):
-            answered = {rid for _, rid in _ids(contents[i + 1].get("parts") or [], "functionResponse")}
-            missing = [call_id for call_id in call_ids if call_id not in answered]
-            if missing:
-                raise anthropic_invalid_request(
-                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks immediately after: "
-                    f"{', '.join(missing)}. Each `tool_use` block must have a corresponding `tool_result` block "
-                    "in the next message."
-                )
