@@ -64,8 +64,8 @@ class Settings(BaseSettings):
     antigravity_userinfo_url: str = "https://www.googleapis.com/oauth2/v2/userinfo"
     antigravity_client_id: str = ANTIGRAVITY_CLIENT_ID
     antigravity_client_secret: SecretStr | None = None
-    antigravity_user_agent: str = "antigravity/hub/2.9.1 darwin/arm64"
-    antigravity_client_version: str = "2.9.1"
+    antigravity_user_agent: str = "antigravity/hub/2.11.0 darwin/arm64"
+    antigravity_client_version: str = "2.11.0"
     antigravity_request_timeout_s: float = 600.0
     models_file: str | None = None
     """An operator's TOML file of model metadata and aliases (the tables of `catalogue.toml`)."""

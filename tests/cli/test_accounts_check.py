@@ -41,13 +41,15 @@ def test_check_onboards_a_new_account_and_persists_project_and_quota(cli: Cli, u
     assert result["outcome"] == "ok"
     assert result["project_id"] == expected_project
     assert result["project_discovered"] is True
-    assert {quota["family"] for quota in result["quotas"]} >= {"claude", "gemini-pro", "gemini-flash"}
+    assert {quota["family"] for quota in result["quotas"]} == {"3p", "gemini"}, (
+        "the upstream's two quota pools"
+    )
     assert listed["project_id"] == expected_project
     families = {state["model"]: state for state in listed["models"]}
-    assert families["claude"]["quota_remaining"] == 1.0
-    assert families["claude"]["quota_reset_at"] is not None
+    assert families["3p"]["quota_remaining"] == 1.0
+    assert families["3p"]["quota_reset_at"] is not None
     assert expected_project in table
-    assert "claude: 100% left resets" in table
+    assert "3p: 100% left resets" in table
     assert again["project_discovered"] is False
 
 

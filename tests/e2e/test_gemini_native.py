@@ -35,7 +35,8 @@ def test_generate_content_round_trip(stack: Stack) -> None:
     assert answer["usageMetadata"]["totalTokenCount"] > 0
     sent = stack.upstream_requests(":generateContent")[-1]
     body = sent["body"]
-    assert body["model"] == "gemini-2.5-flash" and body["userAgent"] == "antigravity"
+    assert body["model"] == "gemini-3.1-flash-lite" and body["userAgent"] == "antigravity"
+    assert response.headers["x-switchyard-upstream-model"] == "gemini-3.1-flash-lite"
     assert body["project"] and body["requestId"] and body["request"]["contents"][0]["parts"][0]["text"]
     assert sent["headers"]["authorization"].startswith("Bearer ")
     assert sent["account"] in {"antigravity-1", "antigravity-2"}

@@ -61,7 +61,7 @@ def test_sdk_4k_image_output(stack: Stack) -> None:
     picture = Image.open(io.BytesIO(images[0].data))  # type: ignore[arg-type]
     assert picture.size == (5504, 3072)
     envelope = stack.upstream_requests(":generateContent")[-1]["body"]
-    assert envelope["requestType"] == "image_gen" and envelope["model"] == "gemini-3-pro-image"
+    assert envelope["requestType"] == "image_gen" and envelope["model"] == "gemini-3.1-flash-image"
 
 
 def test_sdk_code_execution(stack: Stack) -> None:

@@ -184,7 +184,7 @@ def test_model_alias_resolves(stack: Stack) -> None:
         model="gemini-3-pro-preview", messages=[{"role": "user", "content": "hello"}]
     )
     assert answer.model == "gemini-3-pro-preview"
-    assert stack.upstream_requests(":generateContent")[-1]["body"]["model"] == "gemini-3-pro-high"
+    assert stack.upstream_requests(":generateContent")[-1]["body"]["model"] == "gemini-pro-agent"
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

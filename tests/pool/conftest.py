@@ -14,7 +14,7 @@ from switchyard.store.db import Store
 from switchyard.store.tables import Account, AccountModelState
 from tests.stack import Stack
 
-FLASH = "gemini-2.5-flash"
+FLASH = "gemini-3-flash"
 GENERATE = "enerateContent"  # both :generateContent and :streamGenerateContent
 
 
@@ -60,7 +60,7 @@ def stored(stack: Stack) -> dict[str, Stored]:
     return result
 
 
-def state_of(stack: Stack, name: str, *fields: str, family: str = "gemini-flash") -> AccountModelState:
+def state_of(stack: Stack, name: str, *fields: str, family: str = "gemini") -> AccountModelState:
     """The (account, family) row once `fields` are set: the pool writes it off the request path."""
     deadline = time.monotonic() + 5
     while True:

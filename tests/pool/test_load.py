@@ -136,10 +136,10 @@ def _check_counters(stack: Stack, responses: list[httpx.Response], log: list[dic
         seen_per_account[entry["account"]] += 1
     accounts = stored(stack)  # after shutdown: the pool flushed its last counts
     counted = {
-        name: account.states["gemini-flash"].requests
+        name: account.states["gemini"].requests
         for name, account in accounts.items()
-        if "gemini-flash" in account.states
+        if "gemini" in account.states
     }
     assert counted == dict(seen_per_account)
     told = sum(r.json()["usageMetadata"]["totalTokenCount"] for r in responses if r.status_code == 200)
-    assert sum(a.states["gemini-flash"].tokens for a in accounts.values() if a.states) == told
+    assert sum(a.states["gemini"].tokens for a in accounts.values() if a.states) == told

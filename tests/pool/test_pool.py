@@ -43,11 +43,9 @@ def test_quota_aware_selection_prefers_the_account_with_most_quota_left(tmp_path
         key = stack.create_key()
         ids = {name: s for name, s in _ids(stack).items()}
         reset = time.time() + 3600
-        stack.run(lambda store: save_quotas(store, ids["antigravity-1"], {"gemini-flash": Quota(0.2, reset)}))
-        stack.run(
-            lambda store: save_quotas(store, ids["antigravity-2"], {"gemini-flash": Quota(0.95, reset)})
-        )
-        stack.run(lambda store: save_quotas(store, ids["antigravity-3"], {"gemini-flash": Quota(0.5, reset)}))
+        stack.run(lambda store: save_quotas(store, ids["antigravity-1"], {"gemini": Quota(0.2, reset)}))
+        stack.run(lambda store: save_quotas(store, ids["antigravity-2"], {"gemini": Quota(0.95, reset)}))
+        stack.run(lambda store: save_quotas(store, ids["antigravity-3"], {"gemini": Quota(0.5, reset)}))
         for _ in range(4):
             assert generate(stack, key).status_code == 200
         assert seen(stack) == ["antigravity-2"] * 4
@@ -69,10 +67,10 @@ def test_background_refresh_records_quotas_and_rests_an_empty_family(tmp_path: P
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             states = stored(stack)
-            if all("gemini-flash" in s.states for s in states.values()):
+            if all("gemini" in s.states for s in states.values()):
                 break
             time.sleep(0.1)
-        flash = {name: s.states["gemini-flash"] for name, s in stored(stack).items()}
+        flash = {name: s.states["gemini"] for name, s in stored(stack).items()}
         assert flash["antigravity-1"].quota_remaining == 0.0
         assert state_of(stack, "antigravity-1", "cooldown_until").cooldown_reason == "quota exhausted"
         assert flash["antigravity-2"].quota_remaining == 1.0

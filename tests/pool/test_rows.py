@@ -75,8 +75,7 @@ def test_every_account_resting_answers_429_with_the_earliest_reset_and_why(stack
     assert 3700 <= int(response.headers["retry-after"]) <= 3724
     message = response.json()["error"]["message"]
     assert message == (
-        "All 2 antigravity accounts for gemini-flash models are resting: "
-        "2 quota exhausted (next reset in 1h03m)."
+        "All 2 antigravity accounts for gemini models are resting: 2 quota exhausted (next reset in 1h03m)."
     )
     assert sorted(seen(stack)) == ["antigravity-1", "antigravity-2"]
     again = generate(stack, key)  # resting accounts are not even tried

@@ -131,7 +131,11 @@ def tools_from_openai(body: Mapping[str, Any], *, model: ModelProfile) -> ToolSe
         description = function.get("description")
         if isinstance(description, str) and description:
             declaration["description"] = description
-        declaration["parameters"] = clean_schema(parameters or _EMPTY_PARAMETERS, target=target)
+        cleaned = clean_schema(parameters or _EMPTY_PARAMETERS, target=target)
+        if "type" not in cleaned:
+            # A tool's arguments are an object; Claude refuses a schema without `type` (§12.5).
+            cleaned = {"type": "object", **cleaned}
+        declaration["parameters"] = cleaned
         declarations.append(declaration)
     if declarations and any("googleSearch" in tool or "urlContext" in tool for tool in builtins):
         raise InvalidRequest(

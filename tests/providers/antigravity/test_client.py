@@ -30,7 +30,7 @@ pytestmark = pytest.mark.anyio
 
 GENERATE = "/v1internal:generateContent"
 STREAM = "/v1internal:streamGenerateContent"
-UA = "antigravity/hub/2.9.1 darwin/arm64"
+UA = "antigravity/hub/2.11.0 darwin/arm64"
 
 
 def hello(text: str = "What model are you?") -> dict[str, Any]:
@@ -62,7 +62,7 @@ async def test_generate_sends_the_envelope_and_unwraps_the_answer(
     assert call["account"] == "antigravity-1"
     body = call["body"]
     assert body["project"] == account.project_id
-    assert body["model"] == "gemini-2.5-flash"
+    assert body["model"] == "gemini-3.1-flash-lite", "the contract's name, forwarded to today's model"
     assert body["userAgent"] == "antigravity"
     assert body["requestType"] == "agent"
     assert body["requestId"].startswith("agent-")
@@ -94,7 +94,8 @@ async def test_image_models_use_the_image_request_type(oauth: Emulator, cloudcod
     assert any("inlineData" in part for part in parts)
     [call] = cloudcode.requests(GENERATE)
     assert call["body"]["requestType"] == "image_gen"
-    assert call["body"]["model"] == "gemini-3-pro-image"
+    assert call["body"]["model"] == "gemini-3.1-flash-image"
+    assert call["body"]["request"]["generationConfig"]["candidateCount"] == 1
 
 
 async def test_stream_delivers_event_by_event(oauth: Emulator, cloudcode: Emulator) -> None:
@@ -362,7 +363,7 @@ async def test_upstream_refusals_are_classified(oauth: Emulator, cloudcode: Emul
         wrong_project = register_account(oauth, "antigravity-2", account_id=2, project_id="rising-fact-p41fc")
         with pytest.raises(AccountForbidden) as consumer:
             await client.generate(wrong_project, "gemini-2.5-flash", hello())
-        assert consumer.value.reason == "CONSUMER_INVALID"
+        assert consumer.value.reason == "SERVICE_DISABLED"
     finally:
         await client.aclose()
 

@@ -53,8 +53,8 @@ async def test_discovery_onboards_an_account_without_project(oauth: Emulator, cl
     assert len(onboards) == 3, "two polls in progress, then done"
     assert onboards[0]["body"]["tier_id"] == "standard-tier"
     assert onboards[0]["body"]["metadata"]["ide_type"] == "ANTIGRAVITY"
-    assert check.quotas["gemini-2.5-flash"].remaining_fraction == 1.0
-    assert check.family_quotas()["claude"].remaining_fraction == 1.0
+    assert check.quotas["gemini"].remaining_fraction == 1.0
+    assert check.quotas["3p"].remaining_fraction == 1.0
     assert check.token_expires_at is not None and check.token_expires_at > time.time()
 
 
