@@ -20,6 +20,11 @@ RESPONSE_KEYWORDS = KEYWORDS | {"additionalProperties"}
     [
         ({"type": "string", "const": "a"}, {"type": "string", "enum": ["a"]}),
         ({"enum": [1, 2.5, True, None]}, {"type": "string", "enum": ["1", "2.5", "true"], "nullable": True}),
+        ({"type": "integer", "enum": [1, 2]}, {"type": "integer", "enum": ["1", "2"]}),
+        (
+            {"type": ["number", "null"], "enum": [0.5, None]},
+            {"type": "number", "enum": ["0.5"], "nullable": True},
+        ),
         ({"type": ["integer", "null"]}, {"type": "integer", "nullable": True}),
         ({"type": ["string", "integer"]}, {"type": "string", "description": "(accepts: string | integer)"}),
         (
@@ -335,7 +340,8 @@ def test_cleaned_schemas_use_only_allowed_keywords_and_keep_property_names(
         if "type" in node:
             assert node["type"] in TYPES
         if "enum" in node:
-            assert node["type"] == "string" and all(isinstance(v, str) for v in node["enum"]) and node["enum"]
+            assert node["type"] in ("string", "integer", "number", "boolean")
+            assert all(isinstance(v, str) for v in node["enum"]) and node["enum"]
         if "required" in node:
             assert set(node["required"]) <= set(node.get("properties") or {})
         if "additionalProperties" in node:

@@ -8,7 +8,7 @@ weekly. So only `KEYWORDS` survive; what carries meaning is translated first:
 - `allOf` is merged; `anyOf`/`oneOf` collapse to one branch (a `null` branch becomes `nullable`,
   enum-only branches merge into one string enum);
 - `type: [a, "null"]` → `type: a, nullable: true`; `const` → one-value enum; enum values → strings
-  (the upstream accepts string enums only);
+  (the upstream accepts string enums only) under the declared scalar type (string when none);
 - constraints (`minLength`, `pattern`, `format`, `default`, ...) become a hint in `description`,
   so the model still sees them;
 - Claude (tool mode VALIDATED): every object needs a required property, so an empty root object
@@ -28,6 +28,7 @@ KEYWORDS = frozenset({"type", "description", "nullable", "enum", "properties", "
 """Every keyword a cleaned schema may contain (plus `additionalProperties: false` in response schemas)."""
 
 TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
+_ENUM_TYPES = frozenset({"string", "number", "integer", "boolean"})
 
 HINT_KEYWORDS = (
     "format",
@@ -204,7 +205,10 @@ class _Cleaner:
             if enum_nullable:
                 out["nullable"] = True
             if values:
-                out["type"] = "string" if node.get("type") != "string" else node["type"]
+                # Values travel as strings (the upstream's enum is a list of strings), but the
+                # declared type stays, so an integer enum still asks the model for an integer.
+                if out.get("type") not in _ENUM_TYPES:
+                    out["type"] = "string"
                 out["enum"] = values
         self._object_keys(node, out)
         items = node.get("items", node.get("prefixItems"))
