@@ -61,17 +61,21 @@ def thinking_text(catalogue: Catalogue, model_id: str) -> str:
 
 
 def catalogue_rows(catalogue: Catalogue, account_names: Mapping[int, str]) -> list[ModelRow]:
-    """One row per model clients can use today, with its aliases and serving accounts."""
+    """One row per model clients can use today, with its aliases and serving accounts.
+
+    `account_names` names the accounts to show (the active ones); others' replies are left out."""
     rows = []
     for model_id in catalogue.current_ids():
         meta = catalogue.meta(model_id)
         quotas = []
         for account_id in catalogue.serving(model_id):
+            if account_id not in account_names:
+                continue
             info = catalogue.quota(account_id, model_id) or {}
             reset = info.get("resetTime")
             quotas.append(
                 AccountQuota(
-                    account_names.get(account_id, str(account_id)),
+                    account_names[account_id],
                     float(info.get("remainingFraction") or 0.0),
                     parse_rfc3339(reset) if isinstance(reset, str) else None,
                 )

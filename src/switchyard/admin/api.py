@@ -52,7 +52,7 @@ def _models_router() -> APIRouter:
         client = runtime.providers.get("antigravity")
         if client is None:
             return []
-        names = {a.id: a.name for a in await accounts_service.list_accounts(store)}
+        names = {a.id: a.name for a in await accounts_service.list_accounts(store) if a.status == "active"}
         return [ModelOut.model_validate(row.to_json()) for row in catalogue_rows(client.catalogue, names)]
 
     return router

@@ -171,7 +171,9 @@ def _dashboard_routes(router: APIRouter) -> None:
     async def models_page(request: Request, session: Session) -> Response:
         runtime = request.app.state.runtime
         client = runtime.providers.get("antigravity")
-        names = {a.id: a.name for a in await accounts.list_accounts(store_of(request))}
+        names = {
+            a.id: a.name for a in await accounts.list_accounts(store_of(request)) if a.status == "active"
+        }
         rows = catalogue_rows(client.catalogue, names) if client is not None else []
         context = {
             "page": "models",

@@ -238,11 +238,21 @@ def test_malformed_overrides_say_what_is_wrong(tmp_path: Path, text: str, settin
 
 
 def test_drift_names_unknown_models_vanished_targets_and_a_low_client_version(catalogue: Catalogue) -> None:
-    assert catalogue.drift(reply()) == []
-    models = reply()["models"]
+    full = reply()
+    for model_id in catalogue.tables.models:
+        full["models"].setdefault(model_id, entry(model_id))
+    assert catalogue.drift(full, "antigravity/hub/2.11.0 darwin/arm64") == []
+    assert any(
+        "needs 2.11.0" in note for note in catalogue.drift(full, "antigravity/cli/1.1.12 windows/amd64")
+    )
+    models = full["models"]
     models["gemini-4-flash"] = entry("Gemini 4 Flash")
     del models["gemini-3.8-flash-high"], models["claude-sonnet-4-6"]
-    notes = catalogue.drift(reply(models=models))
+    notes = catalogue.drift(reply(models=models), "antigravity/hub/2.11.0 darwin/arm64")
     assert any("gemini-4-flash" in note for note in notes)
     assert any("claude-sonnet-4-5 → claude-sonnet-4-6" in note for note in notes)
     assert any("User-Agent" in note and "gemini-3.8-flash-high" in note for note in notes)
+    assert any(
+        note.startswith("models the shipped metadata knows") and "gemini-3.8-flash-high" in note
+        for note in notes
+    )

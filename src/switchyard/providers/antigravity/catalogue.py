@@ -341,13 +341,14 @@ class Catalogue:
         report = self._reports.get(account_id)
         return sorted(report.models) if report else []
 
-    def drift(self, reply: Mapping[str, Any]) -> list[str]:
+    def drift(self, reply: Mapping[str, Any], user_agent: str = "") -> list[str]:
         """What one account's reply says the shipped metadata no longer matches (`accounts check`).
 
         - models the data files do not describe (they are served with defaults from the reply);
         - names in the `/v1/models` listing whose upstream model this account does not list;
-        - the reply's default agent model missing from its own list: the upstream hides models newer
-          than the client version in the User-Agent (§12.3), so the User-Agent is below its floor.
+        - the User-Agent's version below a model's `min_client_version` (data), or models the data
+          describes missing from the reply, or the reply's default agent model missing from its own
+          list: the upstream hides models newer than the client version (§12.3).
         """
         models = reply.get("models")
         if not isinstance(models, Mapping):
@@ -385,12 +386,39 @@ class Catalogue:
                 vanished.append(f"{name} → {target}")
         if vanished:
             notes.append(f"contract names whose model this account does not list: {', '.join(vanished)}")
-        default = reply.get("defaultAgentModelId")
+        notes.extend(self._version_drift(models, deprecated, reply.get("defaultAgentModelId"), user_agent))
+        return notes
+
+    def _version_drift(
+        self, models: Mapping[str, Any], deprecated: Mapping[str, Any], default: Any, user_agent: str
+    ) -> list[str]:
+        notes: list[str] = []
+        fix = (
+            "set SWITCHYARD_ANTIGRAVITY_USER_AGENT (or the account's user agent) to the current "
+            "Antigravity version"
+        )
+        version = client_version(user_agent)
+        below = sorted(
+            f"{mid} (needs {floor})"
+            for mid, floor in self.tables.min_client_versions().items()
+            if version is not None and version < _version_tuple(floor)
+        )
+        if below:
+            notes.append(f"the User-Agent {user_agent!r} is below the floor of: {', '.join(below)}; {fix}")
+        missing = sorted(
+            mid
+            for mid in self.tables.models
+            if mid not in models and mid not in deprecated and mid not in self._retired
+        )
+        if missing:
+            notes.append(
+                f"models the shipped metadata knows that this account does not list: {', '.join(missing)} "
+                f"(retired, or hidden from this client version; if they are new, {fix})"
+            )
         if isinstance(default, str) and default and default not in models:
             notes.append(
                 f"the default agent model {default} is not offered to this client: the User-Agent's "
-                "version is likely below the upstream's floor; set SWITCHYARD_ANTIGRAVITY_USER_AGENT "
-                "(or the account's user agent) to the current Antigravity version"
+                f"version is likely below the upstream's floor; {fix}"
             )
         return notes
 
@@ -429,6 +457,20 @@ class Catalogue:
 
     def _known_ids(self) -> list[str]:
         return sorted(set(self._merged_models()) | set(self.tables.models))
+
+
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    found = _VERSION.search(text)
+    return tuple(int(n) for n in found.groups()) if found else ()
+
+
+def client_version(user_agent: str) -> tuple[int, ...] | None:
+    """The `x.y.z` an Antigravity User-Agent announces (`antigravity/hub/2.11.0 darwin/arm64`)."""
+    version = _version_tuple(user_agent)
+    return version or None
 
 
 def _loose(display: str) -> str:

@@ -288,5 +288,5 @@ class AntigravityClient:
             tier_id=tier_id,
             token_expires_at=grant.expires_at if grant else None,
             quotas=group_quotas(self.catalogue, parse_quotas(models)),
-            drift=self.catalogue.drift(models),
+            drift=self.catalogue.drift(models, self.settings.antigravity_user_agent),
         )

@@ -117,6 +117,14 @@ class MetadataTables:
         self.hidden_ids |= {str(name) for name in hidden.get("ids", ())}
         self.hidden_prefixes = (*self.hidden_prefixes, *(str(p) for p in hidden.get("prefixes", ())))
 
+    def min_client_versions(self) -> dict[str, str]:
+        """`min_client_version` per model: the upstream hides a model from older clients (§12.3)."""
+        return {
+            model_id: str(table["min_client_version"])
+            for model_id, table in self.models.items()
+            if table.get("min_client_version")
+        }
+
     def add_alias_setting(self, setting: str) -> None:
         """`old=new,other=target` from `SWITCHYARD_MODEL_ALIASES`."""
         for item in filter(None, (part.strip() for part in setting.split(","))):
