@@ -186,6 +186,11 @@ def test_the_console_from_login_to_a_request_on_the_dashboard(page: Page, stack:
     page.goto(f"{stack.gateway}/admin/keys")
     shoot(page, "keys")
 
+    page.click("nav >> text=Models")
+    expect(page.locator("#models")).to_contain_text("claude-sonnet-4-6")
+    expect(page.locator("#models")).to_contain_text("claude-sonnet-4-5-thinking")
+    shoot(page, "models")
+
 
 def seed_history(stack: Stack) -> None:
     """An hour of plausible traffic under other key names, so the dashboard screenshot shows

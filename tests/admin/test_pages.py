@@ -121,3 +121,24 @@ def test_dashboard_and_request_log_render_every_view(
     log = browser.get("/admin/requests", params={"key": "viewer", "status": "ok"})
     assert "antigravity-1" in log.text and "gemini-2.5-flash" in log.text
     assert browser.get("/admin/requests", params={"status": "teapot"}).status_code == 400
+
+
+def test_models_page_and_api_show_the_live_catalogue(stack: Stack, browser: httpx.Client) -> None:
+    with admin_client(stack) as api:
+        rows = wait_for(lambda: api.get("/admin/api/models").json())
+        assert rows, "the gateway reads every account's catalogue at start-up"
+        by_id = {row["id"]: row for row in rows}
+        sonnet = by_id["claude-sonnet-4-6"]
+        assert "claude-sonnet-4-5" in sonnet["aliases"] and sonnet["quota_group"] == "3p"
+        assert [a["account"] for a in sonnet["accounts"]] == stack.account_names
+        assert "gemini-3.1-pro-high" not in by_id, "forwarded by the upstream's deprecatedModelIds"
+        httpx.post(
+            f"{stack.cloudcode}/_control/retire",
+            json={"model": "gemini-3.6-flash-low", "replacement": "gemini-3.7-flash-low"},
+        ).raise_for_status()
+        assert api.post("/admin/api/accounts/check", json={}).status_code == 200
+        assert "gemini-3.6-flash-low" not in {row["id"] for row in api.get("/admin/api/models").json()}
+    page = browser.get("/admin/models")
+    assert page.status_code == 200
+    assert "Claude Sonnet 4.6 (Thinking)" in page.text and "<code>claude-sonnet-4-5</code>" in page.text
+    assert "gemini-3.6-flash-low</code>" not in page.text

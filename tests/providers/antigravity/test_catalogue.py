@@ -256,3 +256,15 @@ def test_drift_names_unknown_models_vanished_targets_and_a_low_client_version(ca
         note.startswith("models the shipped metadata knows") and "gemini-3.8-flash-high" in note
         for note in notes
     )
+
+
+def test_the_data_file_decides_how_a_model_thinks_over_the_replys_hints(catalogue: Catalogue) -> None:
+    body = reply()
+    body["models"]["gemini-2.5-flash"] = entry("Gemini 3.5 Flash Lite")
+    catalogue.observe(1, body)
+    pro_low = catalogue.resolve("gemini-3.1-pro-low").profile()
+    assert pro_low.thinking_budget == (128, 65535) and pro_low.thinking_levels == (), (
+        "listed under tieredModelIds.pro, but budgets are what AGM-H sends Gemini 3.1 Pro"
+    )
+    assert "gemini-2.5-flash" not in catalogue.current_ids(), "a listed legacy key that an alias forwards"
+    assert "gemini-2.5-flash" in {spec.public_id for spec in catalogue.listing()}

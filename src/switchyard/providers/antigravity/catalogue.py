@@ -295,7 +295,15 @@ class Catalogue:
             and mid not in self._retired
             and mid not in hidden
             and not mid.startswith(self.tables.hidden_prefixes)
+            and self._served_as_itself(mid)
         )
+
+    def _served_as_itself(self, model_id: str) -> bool:
+        """False for a listed legacy id that an alias forwards elsewhere (`gemini-2.5-flash`)."""
+        try:
+            return self.resolve(model_id).upstream_id == model_id
+        except ModelRetiredError:
+            return False
 
     def listing(self) -> list[ModelSpec]:
         """`/v1/models`: today's ids, then the contract's names (each resolved), without repeats."""

@@ -27,6 +27,7 @@ CLASSIC_IMAGE_SIZES = ("1K", "2K", "4K")
 _FAMILIES = frozenset({"gemini-3", "gemini-2.5", "claude", "gpt-oss", "image"})
 _LEVELS = frozenset({"minimal", "low", "medium", "high"})
 _REPLY_WINS = frozenset({"max_output_tokens", "family", "request_type"})
+_THINKING_KIND = ("thinking_budget", "thinking_levels")
 _ALIAS_KEYS = frozenset({"to", "thinking", "thinking_budget", "if_unlisted"})
 
 
@@ -208,6 +209,9 @@ def build_meta(
     shipped = tables.models.get(model_id, {})
     provider = str(shipped.get("provider") or reported.get("apiProvider") or DEFAULT_PROVIDER)
     facts = _from_reply(reported, image_ids, tiered_ids, model_id)
+    if "thinking_budget" in shipped or "thinking_levels" in shipped:
+        for key in _THINKING_KIND:  # the data file says how this model thinks; the reply's hints yield
+            facts.pop(key, None)
     for key, value in tables.providers.get(provider, {}).items():
         if key not in _REPLY_WINS or key not in facts:
             facts[key] = value
