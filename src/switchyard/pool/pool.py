@@ -263,9 +263,12 @@ class AccountPool:
         *,
         same_account_waits: int = 0,
         failures: int = 1,
+        earlier_same: int = 0,
     ) -> Decision:
         """Apply the decision table's row for `error` to the account; return the decision."""
-        decision = decide(error, same_account_waits=same_account_waits, failures=failures)
+        decision = decide(
+            error, same_account_waits=same_account_waits, failures=failures, earlier_same=earlier_same
+        )
         if decision.action == Action.DISABLE_AND_SWITCH:
             await self.disable(account, decision.status or "disabled", decision.reason, error.url)
         elif decision.cooldown_s > 0:
