@@ -19,6 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from switchyard.errors import ClientOutdated as UpstreamClientOutdated
+from switchyard.errors import ModelRetired, ModelVersionGated, UpstreamError
+
 MAX_REFUSAL_CHARS = 400
 """Longer than any refusal sentence with two model names in it."""
 MAX_NAME_CHARS = 64
@@ -192,3 +195,43 @@ class RefusalScreen:
     def verdict(self) -> Refusal | None:
         """The refusal the held text is, once the stream has finished."""
         return classify_refusal(self._text)
+
+
+def refusal_error(refusal: Refusal, *, model: str, user_agent: str) -> UpstreamError:
+    """The gateway error for a refusal to `model` (the upstream id asked for) under `user_agent`."""
+    if isinstance(refusal, Retired):
+        instead = f"; it suggests {refusal.new_name}" if refusal.new_name else ""
+        return ModelRetired(
+            f"Antigravity no longer serves {model} ({refusal.old_name}){instead}.",
+            model=model,
+            replacement_name=refusal.new_name,
+            upstream_status=200,
+            reason="MODEL_RETIRED",
+        )
+    if isinstance(refusal, VersionGated):
+        return ModelVersionGated(
+            f"Antigravity does not serve {model} ({refusal.model_name}) to the client version in the "
+            f"User-Agent {user_agent!r} on this account.",
+            upstream_status=200,
+            reason="VERSION_GATED",
+        )
+    return UpstreamClientOutdated(
+        f"Antigravity refused the client version in the User-Agent {user_agent!r}: {refusal.message}",
+        upstream_status=200,
+        reason="CLIENT_OUTDATED",
+    )
+
+
+class RefusalGuard(RefusalScreen):
+    """The stream screen of `transport.iter_events`: a `RefusalScreen` that knows what it guards."""
+
+    __slots__ = ("model", "user_agent")
+
+    def __init__(self, *, model: str, user_agent: str) -> None:
+        super().__init__()
+        self.model = model
+        self.user_agent = user_agent
+
+    def refusal_error(self) -> UpstreamError | None:
+        verdict = self.verdict()
+        return refusal_error(verdict, model=self.model, user_agent=self.user_agent) if verdict else None

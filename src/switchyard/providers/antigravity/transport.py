@@ -10,7 +10,10 @@ front ends serve `v1internal` over it as the IDE's Node client does.
 Each distinct per-account proxy gets its own connection pool, because operators pin accounts to
 proxies to keep one IP per account (field-notes §3.7). Host fallback follows CPA (protocols §1,
 §7): the next configured base URL is tried after a transport error, a 429 that is not a spent
-quota, or a 503 capacity error; every call starts again from the first host.
+quota, or a 503 capacity error; every call starts again from the first host. The bare 429 on a
+request with a system prompt is the exception: it may be Cloud Code's content filter (§12.6), so
+the same host gets the request once more with the prompt cloaked, and a second bare 429 is the
+client's `PromptRefused` — another host or account would answer the same.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from python_socks import ProxyError
 from switchyard.config import Settings
 from switchyard.errors import (
     AccountDead,
+    PromptRefused,
     StreamInterrupted,
     UpstreamCapacity,
     UpstreamError,
@@ -41,7 +45,7 @@ from switchyard.errors import (
     UpstreamTransient,
 )
 
-from .errors import classify_error
+from .errors import classify_error, is_bare_429
 from .protocol import unwrap_response
 from .sse import SSEDecoder
 
@@ -214,41 +218,79 @@ def _body_stream(body: bytes) -> bytes | AsyncIterator[bytes]:
     return slices()
 
 
+UNREACHABLE = "unreachable"
+"""The reason of a transport failure (connect, TLS, reset): another host may well answer."""
+PROMPT_REFUSED = (
+    "Antigravity refused the system prompt: Cloud Code answers some phrases in systemInstruction with "
+    'a bare 429 "Resource has been exhausted" (a content filter, not the account\'s quota, which is '
+    "fine). The request was retried with the configured sensitive words cloaked and refused again. "
+    "Reword or shorten the system prompt, or add the phrase that triggers it to "
+    "SWITCHYARD_ANTIGRAVITY_SENSITIVE_WORDS."
+)
+
+
 async def open_on_hosts(
     upstream: Upstream,
     base_urls: Sequence[str],
     path: str,
     body: bytes,
     headers: dict[str, str],
+    *,
+    cloaked: Callable[[], bytes] | None = None,
 ) -> aiohttp.ClientResponse:
     """POST to the first host that answers 2xx; the response body is not read yet (streaming).
 
     Raises the classified error of the last host tried, or at once for errors another host would
-    not fix (quota, auth, bad request, 403, 404, 5xx).
+    not fix (quota, auth, bad request, 403, 404, 5xx). `cloaked` (given when the request carries a
+    system prompt) builds the body with the prompt's sensitive words cloaked: a bare 429 sends it
+    to the same host once, and a second bare 429 raises `PromptRefused`.
     """
     if not base_urls:
         raise UpstreamTransient("no Antigravity base URL is configured (SWITCHYARD_ANTIGRAVITY_BASE_URLS)")
     last_error: UpstreamError | None = None
-    sized = {**headers, "Content-Length": str(len(body))}  # no chunked encoding for sliced bodies
     for base_url in base_urls:
         url = base_url.rstrip("/") + path
-        try:
-            response = await upstream.post(url, body, sized)
-        except TRANSPORT_ERRORS as exc:
+        answer = await _post(upstream, url, body, headers)
+        if isinstance(answer, aiohttp.ClientResponse):
+            return answer
+        error = answer
+        if cloaked is not None and is_bare_429(error):
             log.info(
-                "Antigravity host %s failed (%s: %s); trying the next host", base_url, type(exc).__name__, exc
+                "Antigravity host %s answered a bare 429 to a system prompt; retrying it cloaked", base_url
             )
-            last_error = UpstreamTransient(f"Antigravity upstream unreachable ({type(exc).__name__})")
-            continue
-        if response.status < 300:
-            return response
-        error = await _read_error(response)
-        if not moves_to_next_host(error):
+            body, cloaked = cloaked(), None  # later hosts (after a transport error) get the cloaked body too
+            answer = await _post(upstream, url, body, headers)
+            if isinstance(answer, aiohttp.ClientResponse):
+                return answer
+            error = answer
+            if is_bare_429(error):
+                raise PromptRefused(PROMPT_REFUSED, upstream_status=429, reason="CONTENT_FILTER")
+        if not (moves_to_next_host(error) or error.reason == UNREACHABLE):
             raise error
-        log.info("Antigravity host %s answered %s; trying the next host", base_url, error.error_class)
+        log.info("Antigravity host %s: %s; trying the next host", base_url, error.reason or error.error_class)
         last_error = error
     assert last_error is not None
     raise last_error
+
+
+async def _post(
+    upstream: Upstream, url: str, body: bytes, headers: dict[str, str]
+) -> aiohttp.ClientResponse | UpstreamError:
+    """The 2xx response (body unread), or the classified error (a transport failure is transient)."""
+    try:
+        response = await upstream.post(url, body, _sized(headers, body))
+    except TRANSPORT_ERRORS as exc:
+        log.info("Antigravity host %s failed (%s: %s)", url, type(exc).__name__, exc)
+        return UpstreamTransient(
+            f"Antigravity upstream unreachable ({type(exc).__name__})", reason=UNREACHABLE
+        )
+    if response.status < 300:
+        return response
+    return await _read_error(response)
+
+
+def _sized(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    return {**headers, "Content-Length": str(len(body))}  # no chunked encoding for sliced bodies
 
 
 async def _read_error(response: aiohttp.ClientResponse) -> UpstreamError:
@@ -314,13 +356,59 @@ def _decode_batch(datas: list[bytes], delivered: int) -> list[dict[str, Any]]:
     return batch
 
 
+class EventScreen(Protocol):
+    """Looks at a stream's first events before any is delivered (the refusal check, `refusals.py`)."""
+
+    def feed(self, event: dict[str, Any]) -> bool:
+        """True to keep holding the events back (they could still turn out to be a refusal)."""
+        ...
+
+    def refusal_error(self) -> UpstreamError | None:
+        """What the held events were, once the answer is complete: an error, or None to deliver."""
+        ...
+
+
+async def _screen_start(
+    chunks: AsyncIterator[bytes], decoder: SSEDecoder, screen: EventScreen
+) -> tuple[list[dict[str, Any]], bool]:
+    """Read events while `screen` holds them; (the held events, whether the stream ended).
+
+    Raises the screen's error when the whole answer (a finish reason, or the end) was a refusal.
+    """
+    held: list[dict[str, Any]] = []
+    async for chunk in chunks:
+        batch = _decode_batch(decoder.feed(chunk), 0)
+        held += batch
+        if not all(map(screen.feed, batch)):
+            return held, False
+        if any(map(has_finish_reason, batch)):
+            _raise_refusal(screen)
+            return held, False
+    tail = _decode_batch(decoder.finish(), 0)
+    held += tail
+    if all(map(screen.feed, tail)):
+        _raise_refusal(screen)
+    return held, True
+
+
+def _raise_refusal(screen: EventScreen) -> None:
+    error = screen.refusal_error()
+    if error is not None:
+        raise error
+
+
 async def iter_events(
     open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
+    screen: EventScreen | None = None,
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
     """Yield the inner `GenerateContentResponse`s as they arrive, in batches: every event
     completed by one read of the socket together (one hop through the generators above per read,
     not per event — this is the per-chunk path). `open_response` sends the request (on the first
     `anext`); the response is always closed.
+
+    With a `screen`, the first events are held back while it says they could be a refusal; then
+    they go out as one batch, or the screen's error is raised instead. That happens in a loop of
+    its own before the per-chunk loop, which therefore does no screening work at all.
 
     Before anything was yielded a failure is an ordinary (retryable) upstream error; after, it is
     `StreamInterrupted`, because the client already has part of an answer. A stream that ends
@@ -330,19 +418,28 @@ async def iter_events(
     decoder = SSEDecoder()
     delivered = 0
     finished = False
+    ended = False
+    chunks = response.content.iter_any()
     try:
         try:
-            async for chunk in response.content.iter_any():
-                batch = _decode_batch(decoder.feed(chunk), delivered)
+            if screen is not None:
+                held, ended = await _screen_start(chunks, decoder, screen)
+                if held:
+                    finished = any(map(has_finish_reason, held))
+                    delivered = len(held)
+                    yield held
+            if not ended:
+                async for chunk in chunks:
+                    batch = _decode_batch(decoder.feed(chunk), delivered)
+                    if batch:
+                        finished = finished or any(map(has_finish_reason, batch))
+                        delivered += len(batch)
+                        yield batch
+                batch = _decode_batch(decoder.finish(), delivered)
                 if batch:
                     finished = finished or any(map(has_finish_reason, batch))
                     delivered += len(batch)
                     yield batch
-            batch = _decode_batch(decoder.finish(), delivered)
-            if batch:
-                finished = finished or any(map(has_finish_reason, batch))
-                delivered += len(batch)
-                yield batch
         except TRANSPORT_ERRORS as exc:
             if not delivered:
                 raise UpstreamTransient(
