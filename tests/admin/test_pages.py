@@ -121,3 +121,20 @@ def test_dashboard_and_request_log_render_every_view(
     log = browser.get("/admin/requests", params={"key": "viewer", "status": "ok"})
     assert "antigravity-1" in log.text and "gemini-2.5-flash" in log.text
     assert browser.get("/admin/requests", params={"status": "teapot"}).status_code == 400
+
+
+def test_an_accounts_user_agent_is_shown_and_set_from_the_accounts_page(
+    stack: Stack, browser: httpx.Client
+) -> None:
+    page = browser.get("/admin/accounts")
+    name = re.findall(r'data-account="([^"]+)"', page.text)[0]
+    assert "gateway setting" in page.text
+    own = "antigravity/cli/1.1.22 darwin/arm64"
+    done = browser.post(
+        f"/admin/accounts/{name}/user-agent", data={"csrf_token": _csrf(page), "user_agent": own}
+    )
+    assert done.status_code in (200, 303)
+    after = browser.get("/admin/accounts").text
+    assert f"<code>{own}</code>" in after
+    with admin_client(stack) as api:
+        assert {a["name"]: a for a in api.get("/admin/api/accounts").json()}[name]["user_agent"] == own

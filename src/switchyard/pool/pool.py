@@ -136,6 +136,7 @@ class AccountPool:
             kept = known.get(account.id)
             if kept is not None and kept.secret == account.secret and kept.proxy_url == account.proxy_url:
                 kept.project_id = kept.project_id or account.project_id
+                kept.user_agent = account.user_agent  # an operator's change applies on the next reload
                 merged[account.id] = kept
             else:
                 merged[account.id] = account
