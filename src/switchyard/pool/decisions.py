@@ -8,6 +8,9 @@ whole behaviour, and `tests/pool/test_decisions.py` checks them one by one.
 Providers have already done the per-connection part before an error reaches here: the Antigravity
 transport moved to the next base URL on a 429 that is not a spent quota and on a 503 capacity
 error, and the client refreshed the access token once after a 401 (protocols/antigravity.md §7).
+Since §12 the client also retried a bare 429 on a system prompt once with the prompt cloaked (a
+second one arrives here as `PromptRefused`, a bad request) and rediscovered a refused project once
+(a second refusal arrives as FORBIDDEN); refusal texts in 200 answers arrive as errors like any other.
 """
 
 from __future__ import annotations
