@@ -8,7 +8,7 @@ the account, and the caller persists what was learned (a discovered project).
 
 Three recoveries of §12 live here because they need the request: a refusal sent as a 200 answer
 (`refusals`) becomes an error before any byte reaches the client — `generate` inspects the whole
-reply, `stream` hands `transport.iter_events` a `RefusalGuard` for its first events; a system prompt
+reply, `stream` hands `events.iter_events` a `RefusalGuard` for its first events; a system prompt
 met by the bare 429 is retried once cloaked (`cloak`, via `transport.open_on_hosts`); and a 403
 saying the project is not the account's clears it, rediscovers it once and retries.
 """
@@ -31,6 +31,7 @@ from switchyard.providers import UpstreamAccount
 from . import discovery
 from .cloak import cloak_envelope, has_system_instruction
 from .errors import is_project_error, parse_rfc3339
+from .events import iter_events
 from .models import Family, apply_model_config, model_family, resolve_model
 from .oauth import TokenCache, TokenGrant, refresh_access_token
 from .protocol import (
@@ -45,7 +46,7 @@ from .protocol import (
     user_agent_for,
 )
 from .refusals import RefusalGuard, refusal_error, refusal_in
-from .transport import http_clients, iter_events, open_on_hosts, read_json, upstreams
+from .transport import http_clients, open_on_hosts, read_json, upstreams
 
 log = logging.getLogger(__name__)
 

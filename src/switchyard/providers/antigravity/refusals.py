@@ -223,7 +223,7 @@ def refusal_error(refusal: Refusal, *, model: str, user_agent: str) -> UpstreamE
 
 
 class RefusalGuard(RefusalScreen):
-    """The stream screen of `transport.iter_events`: a `RefusalScreen` that knows what it guards."""
+    """The stream screen of `events.iter_events`: a `RefusalScreen` that knows what it guards."""
 
     __slots__ = ("model", "user_agent")
 
