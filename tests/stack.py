@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,15 +61,23 @@ class Stack:
 
 @contextlib.contextmanager
 def antigravity_stack(
-    tmp_path: Path, accounts_count: int = 2, *, token_lifetime_s: float = 3599, **settings_overrides: Any
+    tmp_path: Path,
+    accounts_count: int = 2,
+    *,
+    token_lifetime_s: float = 3599,
+    front: Callable[[str], Any] | None = None,
+    **settings_overrides: Any,
 ) -> Iterator[Stack]:
+    """`front(cloudcode_url)`, if given, is an app served in front of the Cloud Code emulator for the
+    generation calls (to script answers the emulator cannot give); discovery goes to the emulator."""
     with (
         serve(create_oauth(token_lifetime_s=token_lifetime_s)) as oauth,
         serve(create_cloudcode()) as cloudcode,
+        serve(front(cloudcode)) if front else contextlib.nullcontext(cloudcode) as base_url,
     ):
         settings = make_settings(
             tmp_path,
-            antigravity_base_urls=[cloudcode],
+            antigravity_base_urls=[base_url],
             antigravity_discovery_url=cloudcode,
             antigravity_oauth_token_url=f"{oauth}/token",
             antigravity_userinfo_url=f"{oauth}/oauth2/v2/userinfo",

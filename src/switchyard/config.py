@@ -27,6 +27,19 @@ tried, §12.3)."""
 
 ANTIGRAVITY_DEFAULT_DISCOVERY_URL = "https://cloudcode-pa.googleapis.com"
 
+ANTIGRAVITY_SENSITIVE_WORDS = (
+    "RFC 2119",
+    "MUST",
+    "REQUIRED",
+    "SHOULD",
+    "RECOMMENDED",
+    "MAY",
+    "OPTIONAL",
+    "system-conventions",
+)
+"""The known triggers of Cloud Code's system-prompt content filter (protocols §12.6): the RFC 2119
+line it was bisected to, and the `<system-conventions>` block."""
+
 
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
@@ -65,7 +78,14 @@ class Settings(BaseSettings):
     antigravity_client_id: str = ANTIGRAVITY_CLIENT_ID
     antigravity_client_secret: SecretStr | None = None
     antigravity_user_agent: str = "antigravity/hub/2.11.0 darwin/arm64"
+    """The client fingerprint; the newest models need a Hub version of 2.9 or 2.11 (protocols §12.3).
+    An account's own `user_agent` (`switchyard accounts set NAME --user-agent UA`) wins over it."""
     antigravity_client_version: str = "2.11.0"
+    antigravity_sensitive_words: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(ANTIGRAVITY_SENSITIVE_WORDS)
+    )
+    """Words cloaked in a system prompt when Cloud Code's content filter answers it with a bare 429
+    (comma-separated; protocols §12.6). Matched case-insensitively, as whole words."""
     antigravity_request_timeout_s: float = 600.0
     models_file: str | None = None
     """An operator's TOML file of model metadata and aliases (the tables of `catalogue.toml`)."""
@@ -104,7 +124,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "switchyard"
     """Prefix of every Redis key, so several deployments (or tests) can share one Redis."""
 
-    @field_validator("antigravity_base_urls", "media_allow_hosts", mode="before")
+    @field_validator(
+        "antigravity_base_urls", "media_allow_hosts", "antigravity_sensitive_words", mode="before"
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)

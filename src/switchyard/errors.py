@@ -15,9 +15,15 @@
     │   ├── UpstreamCapacity             503, model capacity; try another host, then account
     │   ├── UpstreamUnauthenticated      401 from the upstream: refresh the token, retry once
     │   ├── AccountDead                  refresh token revoked (`invalid_grant`), cookies expired
-    │   ├── AccountForbidden             403 verification / ToS / licence, with upstream reason and URL
+    │   ├── AccountForbidden             403 licence, a project the account cannot use: disable it
+    │   │   ├── AccountNeedsVerification 403 VALIDATION_REQUIRED: rest the account; the owner verifies
+    │   │   └── AccountBanned            403 Terms of Service: the account is dead; appeal URL kept
     │   ├── UpstreamBadRequest           400 the upstream refused the request; the client sees it
-    │   ├── UpstreamNotFound             404 model unknown upstream
+    │   │   └── PromptRefused            bare 429 twice on a system prompt: Cloud Code's content filter
+    │   ├── UpstreamNotFound             404 model unknown upstream, or not served to this account
+    │   │   └── ModelVersionGated        "<Model> is not available on this version" (200 text)
+    │   ├── ModelRetired                 "<Old> is no longer available. Please switch to <New>" (200 text)
+    │   ├── ClientOutdated               the User-Agent's version is below the upstream's floor
     │   ├── UpstreamTransient            5xx, network errors, truncated streams
     │   └── StreamInterrupted            the stream broke after bytes reached the client
     ├── NoAccountAvailable               429, every eligible account is resting
@@ -33,7 +39,7 @@ from __future__ import annotations
 import math
 import time
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class SwitchyardError(Exception):
@@ -138,6 +144,10 @@ class ErrorClass(StrEnum):
     FORBIDDEN = "forbidden"
     BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
+    MODEL_RETIRED = "model_retired"
+    CLIENT_OUTDATED = "client_outdated"
+    VERIFICATION_REQUIRED = "verification_required"
+    BANNED = "banned"
     TRANSIENT = "transient"
     INTERRUPTED = "interrupted"
 
@@ -244,6 +254,53 @@ class UpstreamNotFound(UpstreamError):
     google_status = "NOT_FOUND"
     default_code = "model_not_found"
     error_class = ErrorClass.NOT_FOUND
+
+
+class AccountNeedsVerification(AccountForbidden):
+    """403 `VALIDATION_REQUIRED`: the owner must verify the account; it rests, it is not disabled."""
+
+    error_class = ErrorClass.VERIFICATION_REQUIRED
+
+
+class AccountBanned(AccountForbidden):
+    """403 for a Terms of Service violation: the account is dead until an appeal succeeds."""
+
+    error_class = ErrorClass.BANNED
+
+
+class PromptRefused(UpstreamBadRequest):
+    """The upstream refused the system prompt as a content filter (the bare 429, twice)."""
+
+    default_code = "prompt_refused"
+
+
+class ModelVersionGated(UpstreamNotFound):
+    """The upstream said the model is not available to this client version (another account's
+    User-Agent may differ, so it counts as "this account does not serve this model")."""
+
+
+class ModelRetired(UpstreamError):
+    """The upstream retired the model; `replacement_name` is the name its answer suggested."""
+
+    status = 404
+    openai_type = "not_found_error"
+    google_status = "NOT_FOUND"
+    default_code = "model_retired"
+    error_class = ErrorClass.MODEL_RETIRED
+
+    def __init__(self, message: str, *, model: str, replacement_name: str | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.model = model
+        """The upstream model id that was asked for."""
+        self.replacement_name = replacement_name
+        """The replacement exactly as the upstream's text named it (a display name or an id)."""
+
+
+class ClientOutdated(UpstreamError):
+    """The upstream refused the client version the gateway announces (its User-Agent)."""
+
+    status = 502
+    error_class = ErrorClass.CLIENT_OUTDATED
 
 
 class UpstreamTransient(UpstreamError):

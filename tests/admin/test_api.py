@@ -225,3 +225,22 @@ def test_usage_series_and_request_log(api: httpx.Client, stack: Stack) -> None:
     by_key = api.get("/admin/api/usage/series", params={"range": "week", "by": "key"}).json()
     assert by_key["groups"] == ["usage-key"] and sum(by_key["requests"]["usage-key"]) == 2
     assert api.get("/admin/api/usage/series", params={"range": "year"}).status_code == 400
+
+
+def test_an_antigravity_accounts_user_agent_is_added_changed_and_cleared(api: httpx.Client) -> None:
+    own = "antigravity/cli/1.1.22 darwin/arm64"
+    added = api.post(
+        "/admin/api/accounts/antigravity",
+        json={"refresh_token": "1//refresh-ua-token-QRST", "check": False, "user_agent": own, "name": "ua-1"},
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["account"]["user_agent"] == own
+    changed = api.patch(
+        "/admin/api/accounts/ua-1", json={"user_agent": "antigravity/hub/2.12.0 darwin/arm64"}
+    )
+    assert (
+        changed.status_code == 200 and changed.json()["user_agent"] == "antigravity/hub/2.12.0 darwin/arm64"
+    )
+    assert api.patch("/admin/api/accounts/ua-1", json={"user_agent": "two\nlines"}).status_code == 400
+    assert api.patch("/admin/api/accounts/ua-1", json={"user_agent": None}).json()["user_agent"] is None
+    assert api.patch("/admin/api/accounts/nobody", json={"user_agent": own}).status_code == 404

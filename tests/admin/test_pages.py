@@ -142,3 +142,20 @@ def test_models_page_and_api_show_the_live_catalogue(stack: Stack, browser: http
     assert page.status_code == 200
     assert "Claude Sonnet 4.6 (Thinking)" in page.text and "<code>claude-sonnet-4-5</code>" in page.text
     assert "gemini-3.6-flash-low</code>" not in page.text
+
+
+def test_an_accounts_user_agent_is_shown_and_set_from_the_accounts_page(
+    stack: Stack, browser: httpx.Client
+) -> None:
+    page = browser.get("/admin/accounts")
+    name = re.findall(r'data-account="([^"]+)"', page.text)[0]
+    assert "gateway setting" in page.text
+    own = "antigravity/cli/1.1.22 darwin/arm64"
+    done = browser.post(
+        f"/admin/accounts/{name}/user-agent", data={"csrf_token": _csrf(page), "user_agent": own}
+    )
+    assert done.status_code in (200, 303)
+    after = browser.get("/admin/accounts").text
+    assert f"<code>{own}</code>" in after
+    with admin_client(stack) as api:
+        assert {a["name"]: a for a in api.get("/admin/api/accounts").json()}[name]["user_agent"] == own

@@ -110,3 +110,21 @@ def test_empty_list_says_how_to_add_an_account(cli: Cli) -> None:
 def test_unknown_provider_for_add_is_a_usage_error(cli: Cli) -> None:
     result = cli.run("add", "openai", "--refresh-token", REFRESH_TOKEN, code=2)
     assert "No such command" in result.output
+
+
+def test_an_antigravity_accounts_own_user_agent_is_set_changed_and_cleared(cli: Cli) -> None:
+    cli_ua = "antigravity/cli/1.1.22 darwin/arm64"
+    added = cli.json("add", "antigravity", "--refresh-token", REFRESH_TOKEN, "--user-agent", cli_ua)
+    changed = cli.json("set", "antigravity-1", "--user-agent", "antigravity/hub/2.12.0 darwin/arm64")
+    table = cli.run("list").stdout
+    cleared = cli.json("set", "antigravity-1", "--user-agent", "")
+    refused = cli.run("set", "antigravity-1", "--user-agent", "bad\nvalue", code=1)
+    cli.run("add", "gemini-web", "--psid", PSID)
+    web = cli.run("set", "gemini-web-1", "--user-agent", cli_ua, code=1)
+
+    assert added["user_agent"] == cli_ua
+    assert changed["user_agent"] == "antigravity/hub/2.12.0 darwin/arm64"
+    assert "antigravity/hub/2.12.0" in table
+    assert cleared["user_agent"] is None and cli.accounts()["antigravity-1"]["user_agent"] is None
+    assert "User-Agent" in refused.stderr
+    assert "only Antigravity accounts" in web.stderr

@@ -71,7 +71,29 @@ def test_check_marks_a_revoked_token_dead_and_exits_non_zero(cli: Cli, upstream:
     assert "re-login needed" in table
 
 
-def test_check_marks_a_403_forbidden_with_the_upstream_reason_and_link(cli: Cli, upstream: Emulators) -> None:
+def test_check_marks_a_403_forbidden_with_the_upstream_reason(cli: Cli, upstream: Emulators) -> None:
+    name = add(cli, upstream)
+    upstream.fault(
+        "forbidden", reason="SUBSCRIPTION_REQUIRED", method="loadCodeAssist", match={"account": name}
+    )
+
+    [result] = cli.json("check", name, code=1)
+    account = cli.accounts()[name]
+    table = cli.run("check", name, code=0).stdout  # the fault was used up: the account answers again
+    after = cli.accounts()[name]
+    cli.run("enable", name)
+
+    assert result["outcome"] == "forbidden"
+    assert account["state"] == "forbidden"
+    assert "licen" in account["status_reason"].lower()
+    assert "still marked forbidden" in table
+    assert after["state"] == "forbidden"
+    assert cli.accounts()[name]["state"] == "active"
+
+
+def test_check_reports_verification_with_the_link_and_keeps_the_account(
+    cli: Cli, upstream: Emulators
+) -> None:
     name = add(cli, upstream)
     url = "https://accounts.google.com/signin/continue?sarp=1&scc=1"
     upstream.fault(
@@ -84,17 +106,9 @@ def test_check_marks_a_403_forbidden_with_the_upstream_reason_and_link(cli: Cli,
 
     [result] = cli.json("check", name, code=1)
     account = cli.accounts()[name]
-    table = cli.run("check", name, code=0).stdout  # the fault was used up: the account answers again
-    after = cli.accounts()[name]
-    cli.run("enable", name)
 
-    assert result["outcome"] == "forbidden"
-    assert url in result["message"]
-    assert (account["state"], account["status_url"]) == ("forbidden", url)
-    assert "verify" in account["status_reason"].lower()
-    assert "still marked forbidden" in table
-    assert after["state"] == "forbidden"
-    assert cli.accounts()[name]["state"] == "active"
+    assert result["outcome"] == "verification" and url in result["message"]
+    assert account["state"] == "active" and url in account["last_error"]
 
 
 def test_check_many_accounts_concurrently(cli: Cli, upstream: Emulators) -> None:

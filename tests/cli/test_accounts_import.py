@@ -44,7 +44,12 @@ def test_cliproxyapi_auth_directory(cli: Cli, tmp_path: Path) -> None:
     )
     write(
         auths / "bob.json",
-        {"type": "antigravity", "email": "Bob.Smith@example.com", "refresh_token": TOKENS[1]},
+        {
+            "type": "antigravity",
+            "email": "Bob.Smith@example.com",
+            "refresh_token": TOKENS[1],
+            "attributes": {"user_agent": "antigravity/cli/1.1.22 darwin/arm64"},
+        },
     )
     write(auths / "codex-carol.json", {"type": "codex", "email": "carol@example.com", "refresh_token": "x"})
     write(auths / "broken.json", '{\n  "type": "antigravity",\n  "refresh_token": \n}')
@@ -62,6 +67,8 @@ def test_cliproxyapi_auth_directory(cli: Cli, tmp_path: Path) -> None:
     accounts = cli.accounts()
     assert accounts["antigravity-alice"]["email"] == "alice@example.com"
     assert accounts["antigravity-alice"]["secret_fingerprint"] == "…ghij"
+    assert accounts["antigravity-alice"]["user_agent"] is None
+    assert accounts["antigravity-bob.smith"]["user_agent"] == "antigravity/cli/1.1.22 darwin/arm64"
     assert all(token not in json.dumps(report) for token in TOKENS)
 
 
@@ -80,7 +87,11 @@ def test_antigravity2api_accounts_json_with_duplicates_and_disabled_entries(cli:
             {"access_token": "ya29.only", "email": "frank@example.com"},
             {"refresh_token": TOKENS[3], "email": "grace@example.com"},
             {"refresh_token": TOKENS[4], "email": "dave-again@example.com"},
-            {"refresh_token": TOKENS[6], "project_id": "p-6"},
+            {
+                "refresh_token": TOKENS[6],
+                "project_id": "p-6",
+                "user_agent": "antigravity/hub/2.11.0 darwin/arm64",
+            },
         ],
     )
 
@@ -90,6 +101,7 @@ def test_antigravity2api_accounts_json_with_duplicates_and_disabled_entries(cli:
         ("antigravity-dave", "calm-lake-12345"),
         ("antigravity-1", "p-6"),
     ]
+    assert cli.accounts()["antigravity-1"]["user_agent"] == "antigravity/hub/2.11.0 darwin/arm64"
     skipped = reasons(report)
     assert skipped["accounts.json entry 2"] == "disabled in source"
     assert skipped["accounts.json entry 3"].startswith("missing token")

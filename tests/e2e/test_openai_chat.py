@@ -232,11 +232,14 @@ def _open_streams(stack: Stack) -> float:
 
 
 def _stream_request(stack: Stack, key: str) -> Any:
+    # A prompt long enough that the echoed answer's second event shows it is no refusal sentence (the
+    # gateway holds back the first events while they could be one, e.g. "Echo (gemini-2.5-fla").
+    prompt = "hi, please tell me a story about the sea"
     return httpx.stream(
         "POST",
         stack.gateway + CHAT_PATH,
         headers={"Authorization": f"Bearer {key}"},
-        json={"model": "gemini-2.5-flash", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+        json={"model": "gemini-2.5-flash", "stream": True, "messages": [{"role": "user", "content": prompt}]},
         timeout=30,
     )
 

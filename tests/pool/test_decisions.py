@@ -7,9 +7,15 @@ import time
 import pytest
 
 from switchyard.errors import (
+    AccountBanned,
     AccountDead,
     AccountForbidden,
+    AccountNeedsVerification,
+    ClientOutdated,
     ErrorClass,
+    ModelRetired,
+    ModelVersionGated,
+    PromptRefused,
     StreamInterrupted,
     UpstreamBadRequest,
     UpstreamCapacity,
@@ -104,8 +110,8 @@ def test_invalid_grant_disables_the_account_for_relogin() -> None:
 
 def test_forbidden_disables_with_the_upstreams_reason() -> None:
     error = AccountForbidden(
-        "Antigravity refused the account (verify): [https://v.example/x]",
-        reason="VALIDATION_REQUIRED",
+        "Antigravity refused the account's Cloud project: [https://v.example/x]",
+        reason="SERVICE_DISABLED",
         url="https://v.example/x",
     )
     decision = decide(error)
@@ -121,8 +127,43 @@ def test_transient_switches_with_growing_bounded_backoff_and_no_cooldown(error: 
     assert decide(error).action == Action.SWITCH and decide(error).cooldown_s == 0
 
 
-@pytest.mark.parametrize("error", [UpstreamBadRequest("bad"), UpstreamNotFound("no model")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        UpstreamBadRequest("bad"),
+        PromptRefused("content filter"),
+        ModelRetired("retired", model="claude-sonnet-4-5", replacement_name="Claude Sonnet 4.6"),
+    ],
+)
 def test_client_errors_go_straight_to_the_client(error: Exception) -> None:
-    assert isinstance(error, UpstreamBadRequest | UpstreamNotFound)
+    assert isinstance(error, UpstreamBadRequest | ModelRetired)
     decision = decide(error)
     assert decision.action == Action.FAIL and decision.cooldown_s == 0
+
+
+@pytest.mark.parametrize("error", [UpstreamNotFound("no model"), ModelVersionGated("not on this version")])
+def test_a_model_this_account_may_not_serve_is_tried_on_one_other_account(error: Exception) -> None:
+    assert isinstance(error, UpstreamNotFound)
+    first = decide(error)
+    assert first.action == Action.SWITCH and first.cooldown_s == 0 and first.wait_s == 0
+    assert decide(error, failures=2, earlier_same=1).action == Action.FAIL
+
+
+def test_an_outdated_client_rests_the_account_for_long_and_says_how_to_fix_it() -> None:
+    decision = decide(ClientOutdated("This version of Antigravity is no longer supported."))
+    assert decision.action == Action.COOL_AND_SWITCH and decision.cooldown_s >= 3600
+    assert "--user-agent" in decision.reason and "SWITCHYARD_ANTIGRAVITY_USER_AGENT" in decision.reason
+
+
+def test_verification_rests_the_account_with_the_link_and_does_not_disable_it() -> None:
+    url = "https://accounts.google.com/signin/continue?x=1"
+    decision = decide(AccountNeedsVerification(f"verify at {url}", reason="VALIDATION_REQUIRED", url=url))
+    assert decision.action == Action.COOL_AND_SWITCH and decision.cooldown_s >= 3600
+    assert url in decision.reason
+
+
+def test_a_terms_of_service_ban_marks_the_account_dead_with_the_appeal_url() -> None:
+    appeal = "https://support.google.com/appeal"
+    decision = decide(AccountBanned(f"ToS. Appeal: {appeal}", reason="TOS_VIOLATION", url=appeal))
+    assert decision.action == Action.DISABLE_AND_SWITCH and decision.status == "dead"
+    assert appeal in decision.reason and "re-login" not in decision.reason

@@ -110,15 +110,30 @@ def test_invalid_grant_disables_the_account_for_relogin(stack: Stack, key: str) 
     assert dead.status_reason is not None and dead.status_reason.startswith("re-login needed")
 
 
-def test_forbidden_disables_with_the_upstreams_reason_and_url(stack: Stack, key: str) -> None:
+def test_forbidden_disables_with_the_upstreams_reason(stack: Stack, key: str) -> None:
+    stack.fault("forbidden", reason="SUBSCRIPTION_REQUIRED")
+    assert generate(stack, key).status_code == 200
+    refused, served = seen(stack)
+    assert served == _other(refused)
+    account = stored(stack)[refused]
+    assert account.status == "forbidden"
+    assert account.status_reason is not None and "licence" in account.status_reason
+    for _ in range(2):
+        assert generate(stack, key).status_code == 200
+    assert seen(stack)[2:] == [served, served]
+
+
+def test_verification_rests_the_account_with_the_link_and_keeps_it(stack: Stack, key: str) -> None:
     url = "https://accounts.google.com/signin/continue?plt=verify-42"
     stack.fault("forbidden", reason="VALIDATION_REQUIRED", validation_url=url)
     assert generate(stack, key).status_code == 200
     refused, served = seen(stack)
     assert served == _other(refused)
     account = stored(stack)[refused]
-    assert account.status == "forbidden" and account.status_url == url
-    assert account.status_reason is not None and "verified" in account.status_reason
+    assert account.status == "active"
+    state = state_of(stack, refused, "cooldown_until")
+    assert state.cooldown_until == pytest.approx(time.time() + 3600, abs=30)
+    assert state.cooldown_reason is not None and url in state.cooldown_reason
     for _ in range(2):
         assert generate(stack, key).status_code == 200
     assert seen(stack)[2:] == [served, served]
@@ -171,7 +186,7 @@ def test_stream_fails_over_before_the_first_event(stack: Stack, key: str) -> Non
 
 
 def test_stream_does_not_fail_over_after_the_first_event(stack: Stack, key: str) -> None:
-    stack.fault("drop_after_events", events=1)
+    stack.fault("drop_after_events", events=2)  # the first event alone is held back (refusals)
     status, body = _stream(stack, key)
     assert status == 200 and b'"error"' in body  # the break reaches the client as an error event
     assert len(stack.upstream_requests(GENERATE)) == 1

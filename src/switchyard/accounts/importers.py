@@ -4,6 +4,7 @@ Formats, detected from the content (not the file name):
 
 - CLIProxyAPI auth files: one JSON object per file, `{"type": "antigravity", "refresh_token", "project_id",
   "email", ...}`; a directory of them is read file by file (other `type`s are reported, not guessed at).
+  A `user_agent` (top level, or in `attributes` / `metadata`, as CPA reads it) becomes the account's own.
 - antigravity2api-nodejs `accounts.json`: a JSON list of `{"refresh_token", "projectId"|"project_id",
   "email", "enable"}` (also accepted inside `{"accounts": [...]}`).
 - Plain refresh tokens: a JSON list of strings, or a text file with one per line (`#` comments).
@@ -34,6 +35,7 @@ PSID_KEYS = ("__secure-1psid", "psid", "secure_1psid", "1psid")
 PSIDTS_KEYS = ("__secure-1psidts", "psidts", "secure_1psidts", "1psidts")
 REFRESH_KEYS = ("refresh_token", "refreshtoken")
 PROJECT_KEYS = ("project_id", "projectid", "project")
+USER_AGENT_KEYS = ("user_agent", "user-agent", "useragent")
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Candidate:
     source: str
     email: str | None = None
     project_id: str | None = None
+    user_agent: str | None = None
 
     @property
     def identity(self) -> str:
@@ -236,9 +239,26 @@ def parse_entry(entry: Any, source: str, provider: str | None) -> Parsed:
         secret = {"psid": psid or "", "psidts": _field(entry, PSIDTS_KEYS) or ""}
         return Parsed(candidates=[Candidate("gemini_web", secret, source, email)])
     candidate = Candidate(
-        "antigravity", {"refresh_token": token or ""}, source, email, _field(entry, PROJECT_KEYS)
+        "antigravity",
+        {"refresh_token": token or ""},
+        source,
+        email,
+        _field(entry, PROJECT_KEYS),
+        _user_agent(entry),
     )
     return Parsed(candidates=[candidate])
+
+
+def _user_agent(entry: Mapping[str, Any]) -> str | None:
+    """CPA's per-credential `user_agent`: an attribute or a metadata field (§12.3); unusable → none."""
+    for holder in (entry, entry.get("attributes"), entry.get("metadata")):
+        value = _field(holder, USER_AGENT_KEYS) if isinstance(holder, Mapping) else None
+        if value is not None:
+            try:
+                return repository.validate_user_agent(value)
+            except ValueError:
+                return None
+    return None
 
 
 # --- browser cookie exports ---------------------------------------------------------------------
@@ -348,6 +368,7 @@ async def _store(
         project_id=candidate.project_id,
         email=candidate.email,
         proxy_url=proxy_url,
+        user_agent=candidate.user_agent,
         meta={"imported_from": candidate.source},
     )
     return ImportedAccount(

@@ -20,7 +20,14 @@ import httpx
 from sqlalchemy import select
 
 from switchyard.config import Settings
-from switchyard.errors import AccountDead, AccountForbidden, SwitchyardError, UpstreamError
+from switchyard.errors import (
+    AccountBanned,
+    AccountDead,
+    AccountForbidden,
+    AccountNeedsVerification,
+    SwitchyardError,
+    UpstreamError,
+)
 from switchyard.pool import persist
 from switchyard.providers.antigravity import AccountCheck, AntigravityClient, OAuthClientNotConfigured
 from switchyard.providers.antigravity.oauth import client_secret
@@ -44,6 +51,7 @@ __all__ = [
     "list_accounts",
     "provider_id",
     "set_enabled",
+    "set_user_agent",
 ]
 
 PROVIDER_IDS = {"antigravity": "antigravity", "gemini-web": "gemini_web", "gemini_web": "gemini_web"}
@@ -176,12 +184,15 @@ async def add_antigravity(
     name: str | None = None,
     proxy_url: str | None = None,
     email: str | None = None,
+    user_agent: str | None = None,
 ) -> AccountPublic:
     """Store an Antigravity refresh token. No network: `check_accounts` verifies it and finds the project.
+    `user_agent` overrides the gateway's `antigravity_user_agent` for this account.
 
-    Raises ValueError (empty token, bad proxy), `DuplicateCredential`, `AccountExists`.
+    Raises ValueError (empty token, bad proxy or User-Agent), `DuplicateCredential`, `AccountExists`.
     """
     repository.validate_proxy(proxy_url)
+    repository.validate_user_agent(user_agent)
     token = _clean(refresh_token, "refresh token")
     await _refuse_duplicate(store, "antigravity", token, "refresh token")
     chosen = name.strip() if name else name_for("antigravity", email, await taken_names(store))
@@ -193,7 +204,23 @@ async def add_antigravity(
         project_id=(project_id or "").strip() or None,
         email=email,
         proxy_url=proxy_url,
+        user_agent=user_agent,
     )
+
+
+async def set_user_agent(store: Store, name: str, user_agent: str | None) -> AccountPublic:
+    """Give an Antigravity account its own User-Agent, or (None or empty) go back to the setting.
+
+    A CLI-style UA clears VALIDATION_REQUIRED on some accounts and a newer Hub version serves the
+    newest models (protocols §12.3). Raises AccountNotFound, or ValueError for another provider or
+    an unusable value."""
+    account = await get_account(store, name)
+    if account.provider != "antigravity":
+        raise ValueError(
+            f"account {name!r} is a {display_provider(account.provider)} account; only "
+            "Antigravity accounts send a User-Agent of their own"
+        )
+    return await repository.update_account(store, name, user_agent=user_agent)
 
 
 async def add_gemini_web(
@@ -247,7 +274,7 @@ async def get_account(store: Store, name: str) -> AccountPublic:
 
 # --- check ------------------------------------------------------------------------------------
 
-CheckOutcome = Literal["ok", "error", "dead", "forbidden", "skipped"]
+CheckOutcome = Literal["ok", "error", "dead", "forbidden", "verification", "skipped"]
 
 
 @dataclass
@@ -374,6 +401,19 @@ async def check_one(
         found = await client.check(upstream)
     except AccountDead as exc:
         return await _mark_dead(store, account, exc)
+    except AccountNeedsVerification as exc:  # the owner verifies; the account stays (§12.6)
+        await repository.update_account(store, account.name, last_error=exc.message)
+        return CheckResult(account.name, account.provider, "verification", exc.message)
+    except AccountBanned as exc:  # Terms of Service: dead until an appeal succeeds
+        await repository.update_account(
+            store,
+            account.name,
+            status="dead",
+            status_reason=exc.message,
+            status_url=exc.url,
+            last_error=exc.message,
+        )
+        return CheckResult(account.name, account.provider, "dead", exc.message)
     except AccountForbidden as exc:
         await repository.update_account(
             store,

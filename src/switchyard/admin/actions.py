@@ -69,6 +69,7 @@ async def add_antigravity(
     name: str | None = None,
     proxy: str | None = None,
     verify: bool = True,
+    user_agent: str | None = None,
 ) -> tuple[AccountPublic, CheckResult | None]:
     with service_errors():
         account = await service.add_antigravity(
@@ -77,6 +78,7 @@ async def add_antigravity(
             project_id=project_id,
             name=name or None,
             proxy_url=proxy or None,
+            user_agent=user_agent or None,
         )
     after_change(runtime)
     if not verify:
@@ -99,6 +101,13 @@ async def add_gemini_web(
 async def set_account_enabled(runtime: Runtime, store: Store, name: str, enabled: bool) -> AccountPublic:
     with service_errors():
         account = await service.set_enabled(store, name, enabled)
+    after_change(runtime)
+    return account
+
+
+async def set_user_agent(runtime: Runtime, store: Store, name: str, user_agent: str | None) -> AccountPublic:
+    with service_errors():
+        account = await service.set_user_agent(store, name, user_agent)
     after_change(runtime)
     return account
 

@@ -1,4 +1,4 @@
-"""Admin API for upstream accounts: list, add, import, enable/disable, delete, check (which also
+"""Admin API for upstream accounts: list, add, import, change (User-Agent), enable/disable, delete, check (which also
 refreshes quotas), and the Google sign-in flow for Antigravity in two calls (start, finish)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from switchyard.admin.deps import AdminRuntime, StoreDep
 from switchyard.admin.schemas import (
     AccountAdded,
     AccountOut,
+    AccountUpdate,
     AntigravityAccountCreate,
     CheckRequest,
     CheckResultOut,
@@ -66,6 +67,7 @@ def build_accounts_router() -> APIRouter:
             name=body.name,
             proxy=body.proxy,
             verify=body.check,
+            user_agent=body.user_agent,
         )
         return AccountAdded(account=_out(account), check=_check_out(result))
 
@@ -140,6 +142,10 @@ def build_accounts_router() -> APIRouter:
     @router.post("/{name}/disable", response_model=AccountOut, summary="Take an account out of rotation")
     async def disable(name: str, store: StoreDep, runtime: AdminRuntime) -> AccountOut:
         return _out(await actions.set_account_enabled(runtime, store, name, False))
+
+    @router.patch("/{name}", response_model=AccountOut, summary="Change an account's settings (User-Agent)")
+    async def update(name: str, body: AccountUpdate, store: StoreDep, runtime: AdminRuntime) -> AccountOut:
+        return _out(await actions.set_user_agent(runtime, store, name, body.user_agent))
 
     @router.delete("/{name}", status_code=204, response_class=Response, summary="Delete an account")
     async def delete(name: str, store: StoreDep, runtime: AdminRuntime) -> Response:

@@ -145,6 +145,7 @@ def build_accounts_pages() -> APIRouter:
                 project_id=optional(form, "project_id"),
                 name=optional(form, "name"),
                 proxy=optional(form, "proxy"),
+                user_agent=optional(form, "user_agent"),
             )
         except SwitchyardError as exc:
             return redirect(request, PAGE, "error", exc.message)
@@ -194,6 +195,17 @@ def build_accounts_pages() -> APIRouter:
     @router.post("/accounts/{name}/check")
     async def check_one(request: Request, name: str, form: CheckedForm, session: Session) -> Response:
         return await _check(request, [name])
+
+    @router.post("/accounts/{name}/user-agent")
+    async def set_user_agent(request: Request, name: str, form: CheckedForm, session: Session) -> Response:
+        try:
+            account = await actions.set_user_agent(
+                runtime_of(request), store_of(request), name, optional(form, "user_agent")
+            )
+        except SwitchyardError as exc:
+            return redirect(request, PAGE, "error", exc.message)
+        shown = account.user_agent or "the gateway's setting"
+        return redirect(request, PAGE, "ok", f"{name} now sends User-Agent: {shown}.")
 
     @router.post("/accounts/{name}/{action}")
     async def change(

@@ -98,6 +98,9 @@ class AccountOut(BaseModel):
     project_id: str | None
     email: str | None
     proxy: str | None = Field(description="The proxy URL with its password masked.")
+    user_agent: str | None = Field(
+        None, description="Antigravity: the account's own User-Agent; null sends the gateway's setting."
+    )
     created_at: float
     last_used_at: float | None
     last_error: str | None
@@ -111,7 +114,18 @@ class AntigravityAccountCreate(BaseModel):
     project_id: str | None = None
     name: str | None = None
     proxy: str | None = None
+    user_agent: str | None = Field(None, description="The account's own User-Agent (default: the setting).")
     check: bool = Field(True, description="Verify it upstream right away (finds the project and quotas).")
+
+
+class AccountUpdate(BaseModel):
+    """The account settings an operator may change in place (the credential is not one of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_agent: str | None = Field(
+        description='Antigravity: the account\'s own User-Agent; null or "" goes back to the setting.'
+    )
 
 
 class GeminiWebAccountCreate(BaseModel):

@@ -1,4 +1,4 @@
-"""`switchyard accounts ...`: add, import, log in, check, list, enable/disable, delete upstream accounts.
+"""`switchyard accounts ...`: add, import, log in, check, list, set, enable/disable, delete upstream accounts.
 
 The work is done by `switchyard.accounts` (shared with the admin API); this module parses options,
 shows tables and progress, and turns the service's exceptions into one-line errors that say what to
@@ -48,6 +48,12 @@ NameOption = typer.Option(None, "--name", help="Account name (default: from the 
 ProxyOption = typer.Option(
     None, "--proxy", help="Per-account proxy: http://, https:// or socks5://HOST:PORT."
 )
+UserAgentOption = typer.Option(
+    None,
+    "--user-agent",
+    help="This account's own User-Agent (default: SWITCHYARD_ANTIGRAVITY_USER_AGENT), "
+    "e.g. 'antigravity/hub/2.11.0 darwin/arm64'.",
+)
 SECRET_HELP = "see docs/credentials.md"
 USER_ERRORS = (ValueError, AccountNotFound, login.LoginFailed, SwitchyardError, FileNotFoundError)
 """What the service raises for a user to act on (AccountExists and DuplicateCredential are ValueErrors)."""
@@ -90,6 +96,7 @@ def add_antigravity(
     ),
     name: str | None = NameOption,
     proxy: str | None = ProxyOption,
+    user_agent: str | None = UserAgentOption,
     check: bool = typer.Option(False, "--check/--no-check", help="Verify it against Google right away."),
     as_json: bool = JsonOption,
     config: str | None = ConfigOption,
@@ -99,7 +106,12 @@ def add_antigravity(
 
     async def work(store: Store) -> tuple[AccountPublic, list[CheckResult]]:
         account = await service.add_antigravity(
-            store, refresh_token=refresh_token, project_id=project_id, name=name, proxy_url=proxy
+            store,
+            refresh_token=refresh_token,
+            project_id=project_id,
+            name=name,
+            proxy_url=proxy,
+            user_agent=user_agent,
         )
         if not check:
             return account, []
@@ -185,7 +197,9 @@ def list_accounts(as_json: bool = JsonOption, config: str | None = ConfigOption)
         )
         return
     now = time.time()
-    table = Table("provider", "name", "state", "secret", "project", "proxy", "last used", "model families")
+    table = Table(
+        "provider", "name", "state", "secret", "project", "proxy / own UA", "last used", "model families"
+    )
     for account in accounts:
         table.add_row(
             service.display_provider(account.provider),
@@ -193,7 +207,7 @@ def list_accounts(as_json: bool = JsonOption, config: str | None = ConfigOption)
             _state_cell(account),
             account.secret_fingerprint,
             account.project_id or "-",
-            account.proxy or "-",
+            (account.proxy or "-") + (f"\nUA {account.user_agent}" if account.user_agent else ""),
             when(account.last_used_at),
             _models_cell(account, now),
         )
@@ -402,7 +416,34 @@ async def _login_flow(
     )
 
 
-# --- enable, disable, delete ----------------------------------------------------------------------
+# --- set, enable, disable, delete -----------------------------------------------------------------
+
+
+@app.command("set")
+def set_fields(
+    name: str,
+    user_agent: str | None = typer.Option(
+        None,
+        "--user-agent",
+        help="Antigravity: this account's own User-Agent; '' goes back to SWITCHYARD_ANTIGRAVITY_USER_AGENT.",
+    ),
+    as_json: bool = JsonOption,
+    config: str | None = ConfigOption,
+) -> None:
+    """Change an account's settings (for now its User-Agent; the credential stays as it is)."""
+    if user_agent is None:
+        fail("nothing to change: give --user-agent UA (or --user-agent '' to use the gateway's setting)")
+    account: AccountPublic = _run(
+        settings_from(config), lambda store: service.set_user_agent(store, name, user_agent)
+    )
+    if as_json:
+        print_json(_list_json(account))
+    elif account.user_agent:
+        console.print(f"Account {name} now sends User-Agent: {account.user_agent}")
+    else:
+        console.print(
+            f"Account {name} now sends the gateway's User-Agent (SWITCHYARD_ANTIGRAVITY_USER_AGENT)."
+        )
 
 
 @app.command("enable")

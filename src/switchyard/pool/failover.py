@@ -12,6 +12,7 @@ stream) is over, so per-account caps hold and a slow account never delays anothe
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -23,7 +24,6 @@ from switchyard.providers import UpstreamAccount
 from switchyard.surfaces.context import RequestContext
 
 T = TypeVar("T")
-FINAL_CLASSES = frozenset({ErrorClass.BAD_REQUEST, ErrorClass.NOT_FOUND})
 DEFAULT_MAX_ATTEMPTS = 4
 """Accounts tried per request; waits on the same account (short rate limits) are not counted."""
 _RESTING_ACTIONS = frozenset({Action.COOL_AND_SWITCH, Action.RETRY_SAME})
@@ -115,6 +115,7 @@ class Attempts:
         self.tried: set[int] = set()
         self.accounts_used = 0
         self.failures = 0
+        self.failures_by_class: Counter[ErrorClass] = Counter()
         self.same_account_waits = 0
         self.retry_same: UpstreamAccount | None = None
         self.last: UpstreamError | None = None
@@ -164,10 +165,12 @@ class Attempts:
                 error,
                 same_account_waits=self.same_account_waits,
                 failures=self.failures,
+                earlier_same=self.failures_by_class[error.error_class],
             )
         except BaseException:
             await self.pool.release(account)
             raise
+        self.failures_by_class[error.error_class] += 1
         self.last, self.last_action = error, decision.action
         if decision.action == Action.RETRY_SAME:
             self.same_account_waits += 1

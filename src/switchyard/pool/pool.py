@@ -136,6 +136,7 @@ class AccountPool:
             kept = known.get(account.id)
             if kept is not None and kept.secret == account.secret and kept.proxy_url == account.proxy_url:
                 kept.project_id = kept.project_id or account.project_id
+                kept.user_agent = account.user_agent  # an operator's change applies on the next reload
                 merged[account.id] = kept
             else:
                 merged[account.id] = account
@@ -263,9 +264,12 @@ class AccountPool:
         *,
         same_account_waits: int = 0,
         failures: int = 1,
+        earlier_same: int = 0,
     ) -> Decision:
         """Apply the decision table's row for `error` to the account; return the decision."""
-        decision = decide(error, same_account_waits=same_account_waits, failures=failures)
+        decision = decide(
+            error, same_account_waits=same_account_waits, failures=failures, earlier_same=earlier_same
+        )
         if decision.action == Action.DISABLE_AND_SWITCH:
             await self.disable(account, decision.status or "disabled", decision.reason, error.url)
         elif decision.cooldown_s > 0:

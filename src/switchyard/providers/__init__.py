@@ -23,6 +23,8 @@ class UpstreamAccount:
     project_id: str | None = None
     email: str | None = None
     proxy_url: str | None = None
+    user_agent: str | None = None
+    """The account's own client fingerprint (Antigravity); None uses the gateway's setting."""
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print secrets, even in a traceback

@@ -51,6 +51,7 @@ class AccountPublic:
     project_id: str | None
     email: str | None
     proxy: str | None
+    user_agent: str | None
     created_at: float
     last_used_at: float | None
     last_error: str | None
@@ -82,6 +83,22 @@ def validate_proxy(url: str | None) -> str | None:
     return url
 
 
+MAX_USER_AGENT_CHARS = 300
+
+
+def validate_user_agent(user_agent: str | None) -> str | None:
+    """A User-Agent header value, or None for "use the gateway's setting" (an empty value too)."""
+    if user_agent is None or not user_agent.strip():
+        return None
+    value = user_agent.strip()
+    if len(value) > MAX_USER_AGENT_CHARS or not value.isprintable() or not value.isascii():
+        raise ValueError(
+            f"unusable User-Agent: use printable ASCII on one line, at most {MAX_USER_AGENT_CHARS} characters "
+            "(e.g. antigravity/hub/2.11.0 darwin/arm64)"
+        )
+    return value
+
+
 def _public(row: Account, states: list[AccountModelState] | None = None) -> AccountPublic:
     return AccountPublic(
         id=row.id,
@@ -95,6 +112,7 @@ def _public(row: Account, states: list[AccountModelState] | None = None) -> Acco
         project_id=row.project_id,
         email=row.email,
         proxy=mask_proxy(row.proxy_url),
+        user_agent=row.user_agent,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         last_error=row.last_error,
@@ -128,6 +146,7 @@ async def add_account(
     project_id: str | None = None,
     email: str | None = None,
     proxy_url: str | None = None,
+    user_agent: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> AccountPublic:
     if provider not in PROVIDERS:
@@ -146,6 +165,7 @@ async def add_account(
             project_id=project_id,
             email=email,
             proxy_url=validate_proxy(proxy_url),
+            user_agent=validate_user_agent(user_agent),
             meta=meta or {},
             created_at=now,
             updated_at=now,
@@ -194,6 +214,7 @@ def to_upstream(store: Store, row: Account) -> UpstreamAccount:
         project_id=row.project_id,
         email=row.email,
         proxy_url=row.proxy_url,
+        user_agent=row.user_agent,
         meta=dict(row.meta or {}),
     )
 
@@ -226,6 +247,8 @@ async def update_account(store: Store, name: str, **changes: Any) -> AccountPubl
             row.secret_fingerprint = _fingerprint(secret)
         if "proxy_url" in changes:
             changes["proxy_url"] = validate_proxy(changes["proxy_url"])
+        if "user_agent" in changes:
+            changes["user_agent"] = validate_user_agent(changes["user_agent"])
         for field_name, value in changes.items():
             if not hasattr(Account, field_name):
                 raise AttributeError(field_name)

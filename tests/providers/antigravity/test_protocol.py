@@ -9,6 +9,7 @@ from switchyard.config import Settings
 from switchyard.providers.antigravity.protocol import (
     build_envelope,
     count_tokens_body,
+    onboard_headers,
     request_headers,
     stable_session_id,
     unwrap_response,
@@ -112,3 +113,12 @@ def test_unwrap_response() -> None:
     assert unwrap_response({"response": {"candidates": []}, "traceId": "ab"}) == {"candidates": []}
     assert unwrap_response({"traceId": "ab"}) is None
     assert unwrap_response([1]) is None
+
+
+def test_an_accounts_own_user_agent_wins_over_the_setting() -> None:
+    settings = Settings()
+    assert settings.antigravity_user_agent == "antigravity/hub/2.11.0 darwin/arm64"
+    own = "antigravity/cli/1.1.22 darwin/arm64"
+    assert request_headers(settings, "t", user_agent=own)["User-Agent"] == own
+    assert request_headers(settings, "t", user_agent=None)["User-Agent"] == settings.antigravity_user_agent
+    assert onboard_headers(settings, "t", own)["User-Agent"].startswith(own + " google-api-nodejs-client/")

@@ -17,7 +17,7 @@ import pytest
 from switchyard.emulators.cloudcode import create_app as create_cloudcode
 from switchyard.emulators.cloudcode_catalogue import derive_project_id
 from switchyard.emulators.tls_proxy import CertificateAuthority
-from switchyard.errors import StreamInterrupted, UpstreamTransient
+from switchyard.errors import UpstreamTransient
 from switchyard.providers.antigravity import AntigravityClient
 from tests.servers import serve
 
@@ -96,10 +96,12 @@ async def test_a_silent_stream_times_out_after_the_read_timeout(
     started = time.monotonic()
     received = []
     try:
-        with pytest.raises(StreamInterrupted, match="broke after 1 events"):
+        # The first event ("Echo (gemini-2.") is held back while it could start a refusal sentence,
+        # so the timeout cuts the stream before anything was delivered: a retryable failure.
+        with pytest.raises(UpstreamTransient, match="broke before any event"):
             async for batch in client.stream(account, "gemini-2.5-flash", PROMPT):
                 received.extend(batch)
     finally:
         await client.aclose()
-    assert len(received) == 1
+    assert received == []
     assert time.monotonic() - started < 4.0, "the 5 s pause is cut at the 1 s read timeout"

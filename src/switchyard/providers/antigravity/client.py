@@ -5,6 +5,12 @@ It composes the role modules — `oauth` (access tokens), `discovery` (the Cloud
 clients, host fallback, SSE) — and raises the classified errors of `switchyard.errors`. It
 keeps no per-account state beyond cached access tokens; the pool decides what an error means for
 the account, and the caller persists what was learned (a discovered project).
+
+Three recoveries of §12 live here because they need the request: a refusal sent as a 200 answer
+(`refusals`) becomes an error before any byte reaches the client — `generate` inspects the whole
+reply, `stream` hands `events.iter_events` a `RefusalGuard` for its first events; a system prompt
+met by the bare 429 is retried once cloaked (`cloak`, via `transport.open_on_hosts`); and a 403
+saying the project is not the account's clears it, rediscovers it once and retries.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from switchyard.providers import UpstreamAccount
 
 from . import discovery
 from .catalogue import Catalogue
-from .errors import parse_rfc3339
+from .cloak import cloak_envelope, has_system_instruction
+from .errors import is_project_error, parse_rfc3339
+from .events import iter_events
 from .oauth import TokenCache, TokenGrant, refresh_access_token
 from .protocol import (
     COUNT_TOKENS_PATH,
@@ -35,9 +43,11 @@ from .protocol import (
     count_tokens_body,
     request_headers,
     unwrap_response,
+    user_agent_for,
 )
+from .refusals import RefusalGuard, refusal_error, refusal_in
 from .request_fit import fit_request
-from .transport import http_clients, iter_events, open_on_hosts, read_json, upstreams
+from .transport import http_clients, open_on_hosts, read_json, upstreams
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +144,9 @@ class AntigravityClient:
     async def _discover(self, account: UpstreamAccount) -> discovery.ProjectDiscovery:
         async def call(token: str) -> discovery.ProjectDiscovery:
             http = self._http.get(account.proxy_url)
-            return await discovery.discover_project(http, self.settings, token, policy=self.onboard_policy)
+            return await discovery.discover_project(
+                http, self.settings, token, policy=self.onboard_policy, user_agent=account.user_agent
+            )
 
         return await self._with_token(account, call)
 
@@ -154,6 +166,25 @@ class AntigravityClient:
         account.project_id = await asyncio.shield(future)
         return account.project_id
 
+    async def _with_own_project(self, account: UpstreamAccount, call: Callable[[], Awaitable[T]]) -> T:
+        """Run `call()`; on a 403 saying the project is not the account's (SERVICE_DISABLED,
+        CONSUMER_INVALID: a persisted foreign project, §12.6), forget the project, rediscover it
+        with loadCodeAssist and run `call()` once more. A second such 403 is the pool's to act on."""
+        try:
+            return await call()
+        except AccountForbidden as error:
+            if not is_project_error(error):
+                raise
+            log.info(
+                "account %s: project %s refused (%s); rediscovering it once",
+                account.name,
+                account.project_id,
+                error.reason,
+            )
+            account.project_id = None
+        await self._project(account)
+        return await call()
+
     async def _with_token(self, account: UpstreamAccount, call: Callable[[str], Awaitable[T]]) -> T:
         """Run `call(token)`; on a 401 refresh once (single flight) and run it again."""
         token = await self._tokens.get(account)
@@ -167,13 +198,29 @@ class AntigravityClient:
     async def _open(
         self, account: UpstreamAccount, path: str, body: Mapping[str, Any], *, stream: bool
     ) -> aiohttp.ClientResponse:
-        """A 2xx response from the first host that gives one (body unread), with the 401 retry."""
+        """A 2xx response from the first host that gives one (body unread), with the 401 retry.
+
+        A generate envelope with a system prompt may be resent once with it cloaked (§12.6); that
+        body is only built if the bare 429 asks for it."""
         content = orjson.dumps(body)
         upstream = self._upstreams.get(account.proxy_url)
+        cloaked: Callable[[], bytes] | None = None
+        request = body.get("request")
+        if (
+            path in (GENERATE_PATH, STREAM_PATH)
+            and isinstance(request, Mapping)
+            and has_system_instruction(request)
+        ):
+            words = self.settings.antigravity_sensitive_words
+
+            def cloaked() -> bytes:
+                return orjson.dumps(cloak_envelope(body, words))
 
         async def call(token: str) -> aiohttp.ClientResponse:
-            headers = request_headers(self.settings, token, stream=stream)
-            return await open_on_hosts(upstream, self.settings.antigravity_base_urls, path, content, headers)
+            headers = request_headers(self.settings, token, stream=stream, user_agent=account.user_agent)
+            return await open_on_hosts(
+                upstream, self.settings.antigravity_base_urls, path, content, headers, cloaked=cloaked
+            )
 
         return await self._with_token(account, call)
 
@@ -214,11 +261,19 @@ class AntigravityClient:
 
         `model` is the public id; `request_type` defaults to the model's (`image_gen` for image models).
         """
-        envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
-        payload = await self._post_json(account, GENERATE_PATH, envelope)
+
+        async def call() -> tuple[str, Any]:
+            envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
+            return envelope["model"], await self._post_json(account, GENERATE_PATH, envelope)
+
+        upstream_model, payload = await self._with_own_project(account, call)
         inner = unwrap_response(payload)
         if inner is None:
             raise UpstreamTransient("Antigravity sent a reply without a response")
+        refusal = refusal_in(inner)
+        if refusal is not None:
+            user_agent = user_agent_for(self.settings, account.user_agent)
+            raise refusal_error(refusal, model=upstream_model, user_agent=user_agent)
         return inner
 
     def stream(
@@ -238,14 +293,22 @@ class AntigravityClient:
         another account); a break after it is `StreamInterrupted`. Closing the iterator (`aclose`,
         or cancelling the consumer) closes the upstream response. The request goes out on the first
         `anext` (the events are read straight from `iter_events`: no generator in between on the
-        per-chunk path).
+        per-chunk path). The first events are held back while they could be a refusal sentence
+        (`RefusalGuard`), so a refusal is an error here, not an answer the client sees.
         """
+        guard = RefusalGuard(model=model, user_agent=user_agent_for(self.settings, account.user_agent))
 
         async def opened() -> aiohttp.ClientResponse:
-            envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
-            return await self._open(account, STREAM_PATH, envelope, stream=True)
+            async def call() -> aiohttp.ClientResponse:
+                envelope = await self._envelope(
+                    account, model, request, request_type, session_id, show_thoughts
+                )
+                guard.model = envelope["model"]  # the upstream id, as the refusal's error names it
+                return await self._open(account, STREAM_PATH, envelope, stream=True)
 
-        return iter_events(opened)
+            return await self._with_own_project(account, call)
+
+        return iter_events(opened, guard)
 
     async def count_tokens(
         self, account: UpstreamAccount, model: str, request: Mapping[str, Any]

@@ -91,12 +91,16 @@ async def _post_json(
     return data
 
 
-async def load_code_assist(http: httpx.AsyncClient, settings: Settings, access_token: str) -> dict[str, Any]:
+async def load_code_assist(
+    http: httpx.AsyncClient, settings: Settings, access_token: str, *, user_agent: str | None = None
+) -> dict[str, Any]:
     """The account's Code Assist state: project, current and allowed tiers."""
     url = settings.antigravity_discovery_url.rstrip("/") + LOAD_CODE_ASSIST_PATH
     body = {"metadata": {"ideType": "ANTIGRAVITY"}}
     try:
-        return await _post_json(http, url, body, request_headers(settings, access_token))
+        return await _post_json(
+            http, url, body, request_headers(settings, access_token, user_agent=user_agent)
+        )
     except httpx.TransportError as exc:
         raise UpstreamTransient(f"Antigravity loadCodeAssist unreachable ({type(exc).__name__})") from None
 
@@ -108,6 +112,7 @@ async def onboard_user(
     tier_id: str,
     *,
     policy: OnboardPolicy = OnboardPolicy(),
+    user_agent: str | None = None,
 ) -> str:
     """Provision the account's managed project and wait for the operation to finish."""
     body = {
@@ -118,7 +123,7 @@ async def onboard_user(
             "ide_name": "antigravity",
         },
     }
-    headers = onboard_headers(settings, access_token)
+    headers = onboard_headers(settings, access_token, user_agent)
     last_error: Exception | None = None
     for base_url in _hosts(settings.antigravity_base_urls):
         url = base_url.rstrip("/") + ONBOARD_USER_PATH
@@ -173,9 +178,11 @@ async def discover_project(
     access_token: str,
     *,
     policy: OnboardPolicy = OnboardPolicy(),
+    user_agent: str | None = None,
 ) -> ProjectDiscovery:
-    """The account's project: from `loadCodeAssist`, else by onboarding into the chosen tier."""
-    reply = await load_code_assist(http, settings, access_token)
+    """The account's project: from `loadCodeAssist`, else by onboarding into the chosen tier.
+    `user_agent` is the account's own, if it has one."""
+    reply = await load_code_assist(http, settings, access_token, user_agent=user_agent)
     current = reply.get("currentTier")
     current_tier = str(current["id"]) if isinstance(current, Mapping) and current.get("id") else None
     project = project_id_of(reply.get("cloudaicompanionProject"))
@@ -184,7 +191,7 @@ async def discover_project(
     tier = choose_tier(reply)
     log.info("account has no Cloud Code project; onboarding into tier %s", tier)
     try:
-        project = await onboard_user(http, settings, access_token, tier, policy=policy)
+        project = await onboard_user(http, settings, access_token, tier, policy=policy, user_agent=user_agent)
     except AccountForbidden as exc:
         raise AccountForbidden(exc.message + _ineligible_note(reply), reason=exc.reason) from None
     return ProjectDiscovery(project_id=project, tier_id=tier, onboarded=True)

@@ -4,8 +4,9 @@ The pool's decisions (cool down until a reset, switch host, disable an account) 
 function, so it reads the structured fields Google puts in the `google.rpc` envelope first —
 `ErrorInfo.reason`, `RetryInfo.retryDelay`, `ErrorInfo.metadata.quotaResetDelay` /
 `quotaResetTimeStamp` / `validation_url` — and looks at the message text only when the body carries
-no structured field at all (the bare 429, the ToS-ban 403). Matching text where a field exists is the
-litellm habit that STYLE.md warns against: Google rewords messages, not reasons.
+no structured field at all (the bare 429, the ToS-ban 403, the 503 "no longer supported"). Matching
+text where a field exists is the litellm habit that STYLE.md warns against: Google rewords messages,
+not reasons. A `message` that is itself a serialized Google error (§12.6) is read as that error.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from switchyard.errors import (
+    AccountBanned,
     AccountForbidden,
+    AccountNeedsVerification,
+    ClientOutdated,
     UpstreamBadRequest,
     UpstreamCapacity,
     UpstreamError,
@@ -46,6 +51,13 @@ _MESSAGE_DELAY = re.compile(
     r"(?:reset after|resets in|retry after|retry in)\s+([0-9hmsuµμn.]+)", re.IGNORECASE
 )
 _TOS_BAN = re.compile(r"violation of terms of service", re.IGNORECASE)
+_NO_LONGER_SUPPORTED = re.compile(r"version of Antigravity is no longer supported", re.IGNORECASE)
+BARE_429_REASON = "RESOURCE_EXHAUSTED_BARE"
+"""The reason given to a 429 without any detail: a rate limit, or Cloud Code's content filter on
+`systemInstruction` (§12.6); only a retry with the prompt cloaked tells them apart."""
+PROJECT_REASONS = frozenset({"SERVICE_DISABLED", "CONSUMER_INVALID"})
+"""403s that mean "this project is not the account's" (§12.6): rediscover it once."""
+VERIFY_HOST = "accounts.google.com"
 _URL = re.compile(r"https://\S+[^\s.,;)\"']")
 _MAX_MESSAGE = 2000
 
@@ -110,11 +122,29 @@ def parse_rpc_error(body: bytes) -> RpcError:
     if not isinstance(error, dict):
         text = error if isinstance(error, str) else ""
         return RpcError(message=text[:_MAX_MESSAGE])
+    inner = _serialized_google_error(error.get("message"))
+    if inner is not None:  # the whole Google error serialized inside the message (AGM#3074)
+        error = {**inner, "status": inner.get("status") or error.get("status")}
     parsed = RpcError(message=str(error.get("message") or ""), status=str(error.get("status") or ""))
     for detail in error.get("details") or []:
         if isinstance(detail, dict):
             _read_detail(parsed, detail)
     return parsed
+
+
+def _serialized_google_error(message: Any) -> dict[str, Any] | None:
+    """The inner `{"error": {...}}` of a message that is a serialized Google error, else None
+    (Claude's serialized Anthropic errors have no `code`/`status` and stay messages)."""
+    if not isinstance(message, str) or not message.lstrip().startswith("{"):
+        return None
+    try:
+        data = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    inner = data.get("error") if isinstance(data, dict) else None
+    if isinstance(inner, dict) and ("code" in inner or "status" in inner or "details" in inner):
+        return inner
+    return None
 
 
 def _read_detail(parsed: RpcError, detail: Mapping[str, Any]) -> None:
@@ -205,6 +235,8 @@ def classify_error(status: int, body: bytes, headers: Mapping[str, str] | None =
         return UpstreamCapacity(
             f"Antigravity has no capacity for this model right now: {message}", retry_after=delay, **common
         )
+    if status == 503 and not rpc.structured and _NO_LONGER_SUPPORTED.search(message):
+        return ClientOutdated(f"Antigravity refused the client version: {message}", **common)
     if status == 401:
         return UpstreamUnauthenticated(f"Antigravity refused the access token: {message}", **common)
     if status == 403:
@@ -232,26 +264,80 @@ def _classify_429(
             reset_at=reset_at,
             **common,
         )
+    if not rpc.structured and rpc.status == "RESOURCE_EXHAUSTED":
+        common = {**common, "reason": BARE_429_REASON}
     return UpstreamRateLimited(f"Antigravity rate limit: {message}", retry_after=delay, **common)
+
+
+def is_bare_429(error: UpstreamError) -> bool:
+    """The 429 without details: a rate limit, or the content filter on the system prompt."""
+    return isinstance(error, UpstreamRateLimited) and error.reason == BARE_429_REASON
+
+
+def is_project_error(error: UpstreamError) -> bool:
+    """A 403 saying the project is not the account's (SERVICE_DISABLED, CONSUMER_INVALID)."""
+    return isinstance(error, AccountForbidden) and error.reason in PROJECT_REASONS
 
 
 def _classify_403(rpc: RpcError, message: str, common: dict[str, Any]) -> UpstreamError:
     reason = rpc.reason
-    if reason is None and _TOS_BAN.search(message):
-        reason = "TOS_VIOLATION"
-    url = rpc.metadata.get("validation_url") or rpc.metadata.get("validationUrl") or rpc.help_url
-    if url is None and reason == "VALIDATION_REQUIRED":
-        found = _URL.search(message)
-        url = found.group(0) if found else None
+    if "appeal_url" in rpc.metadata or (reason is None and _TOS_BAN.search(message)):
+        return _banned(rpc, message, {**common, "reason": reason or "TOS_VIOLATION"})
+    if reason == "VALIDATION_REQUIRED":
+        return _needs_verification(rpc, message, {**common, "reason": reason})
     common = {**common, "reason": reason or rpc.status or "PERMISSION_DENIED"}
+    if reason in PROJECT_REASONS:
+        return _project_refused(rpc, message, common)
     hints = {
-        "VALIDATION_REQUIRED": "the account must be verified by its owner",
         "SUBSCRIPTION_REQUIRED": "the account lacks the required licence",
-        "CONSUMER_INVALID": "the account's Cloud project is invalid; rediscover it",
-        "TOS_VIOLATION": "the account was disabled for a Terms of Service violation",
     }
     hint = hints.get(common["reason"], "the account was refused")
+    url = rpc.help_url
     text = f"Antigravity refused the account ({hint}): {message}"
     if url and url not in text:
         text += f" [{url}]"
+    return AccountForbidden(text, url=url, **common)
+
+
+def _banned(rpc: RpcError, message: str, common: dict[str, Any]) -> UpstreamError:
+    url = rpc.metadata.get("appeal_url") or rpc.help_url
+    text = f"Antigravity disabled the account for a Terms of Service violation: {message}"
+    if url:
+        text += f" Appeal: {url}"
+    return AccountBanned(text, url=url, **common)
+
+
+def _needs_verification(rpc: RpcError, message: str, common: dict[str, Any]) -> UpstreamError:
+    """Only a Google sign-in link is passed on (9router PR#3635): operators click it."""
+    candidates = [rpc.metadata.get("validation_url"), rpc.metadata.get("validationUrl"), rpc.help_url]
+    found = _URL.search(message)
+    candidates.append(found.group(0) if found else None)
+    url = next((c for c in candidates if c and is_google_signin_url(c)), None)
+    message = _URL.sub(
+        lambda m: m.group(0) if is_google_signin_url(m.group(0)) else "[link removed]", message
+    )
+    text = f"Antigravity wants the account verified by its owner: {message}"
+    if url and url not in text:
+        text += f" Verify at {url}"
+    elif url is None:
+        text += " (sign in to Antigravity with this account to verify it)"
+    return AccountNeedsVerification(text, url=url, **common)
+
+
+def is_google_signin_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and parts.hostname == VERIFY_HOST
+
+
+def _project_refused(rpc: RpcError, message: str, common: dict[str, Any]) -> UpstreamError:
+    """SERVICE_DISABLED names the service and where to enable it; CONSUMER_INVALID the project."""
+    service = rpc.metadata.get("serviceTitle") or rpc.metadata.get("service") or "the Cloud Code API"
+    url = rpc.metadata.get("activationUrl") or rpc.help_url
+    if common["reason"] == "SERVICE_DISABLED":
+        why = f"{service} is not enabled in it"
+    else:
+        why = "it is not the account's own"
+    text = f"Antigravity refused the account's Cloud project ({why}): {message}"
+    if url and url not in text:
+        text += f" Enable it at {url}"
     return AccountForbidden(text, url=url, **common)

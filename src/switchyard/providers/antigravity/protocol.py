@@ -107,20 +107,28 @@ def unwrap_response(payload: Any) -> dict[str, Any] | None:
     return None
 
 
-def request_headers(settings: Settings, access_token: str, *, stream: bool = False) -> dict[str, str]:
-    """Headers of every `v1internal` call (§2): the IDE's User-Agent, bearer token, JSON body."""
+def user_agent_for(settings: Settings, account_user_agent: str | None) -> str:
+    """The account's own User-Agent when it has one (§12.3: CPA's per-credential `user_agent`)."""
+    return account_user_agent or settings.antigravity_user_agent
+
+
+def request_headers(
+    settings: Settings, access_token: str, *, stream: bool = False, user_agent: str | None = None
+) -> dict[str, str]:
+    """Headers of every `v1internal` call (§2): the IDE's User-Agent (the account's, if it has one),
+    bearer token, JSON body."""
     return {
         "Authorization": f"Bearer {access_token}",
         "Content-Type": "application/json",
-        "User-Agent": settings.antigravity_user_agent,
+        "User-Agent": user_agent_for(settings, user_agent),
         "Accept": "text/event-stream" if stream else "application/json",
         "Accept-Encoding": "gzip",
     }
 
 
-def onboard_headers(settings: Settings, access_token: str) -> dict[str, str]:
+def onboard_headers(settings: Settings, access_token: str, user_agent: str | None = None) -> dict[str, str]:
     """`onboardUser` comes from the IDE's Node client, which says so (CPA-H `auth.go`)."""
     headers = request_headers(settings, access_token)
-    headers["User-Agent"] = f"{settings.antigravity_user_agent} google-api-nodejs-client/10.3.0"
+    headers["User-Agent"] = f"{user_agent_for(settings, user_agent)} google-api-nodejs-client/10.3.0"
     headers["X-Goog-Api-Client"] = "gl-node/22.21.1"
     return headers

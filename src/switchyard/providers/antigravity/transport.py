@@ -1,4 +1,5 @@
-"""HTTP plumbing for `v1internal`: pooled clients per proxy, host fallback, reading SSE events.
+"""HTTP plumbing for `v1internal`: pooled clients per proxy, host fallback (reading a stream's events
+is `events.py`).
 
 Two clients, by how often a call happens. Generation calls (`generateContent`, streams,
 `countTokens`, `fetchAvailableModels`) run on every client request, so they go through aiohttp:
@@ -10,7 +11,10 @@ front ends serve `v1internal` over it as the IDE's Node client does.
 Each distinct per-account proxy gets its own connection pool, because operators pin accounts to
 proxies to keep one IP per account (field-notes §3.7). Host fallback follows CPA (protocols §1,
 §7): the next configured base URL is tried after a transport error, a 429 that is not a spent
-quota, or a 503 capacity error; every call starts again from the first host.
+quota, or a 503 capacity error; every call starts again from the first host. The bare 429 on a
+request with a system prompt is the exception: it may be Cloud Code's content filter (§12.6), so
+the same host gets the request once more with the prompt cloaked, and a second bare 429 is the
+client's `PromptRefused` — another host or account would answer the same.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import functools
 import logging
 import os
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
@@ -34,16 +38,14 @@ from python_socks import ProxyError
 from switchyard.config import Settings
 from switchyard.errors import (
     AccountDead,
-    StreamInterrupted,
+    PromptRefused,
     UpstreamCapacity,
     UpstreamError,
     UpstreamRateLimited,
     UpstreamTransient,
 )
 
-from .errors import classify_error
-from .protocol import unwrap_response
-from .sse import SSEDecoder
+from .errors import classify_error, is_bare_429
 
 log = logging.getLogger(__name__)
 
@@ -214,41 +216,79 @@ def _body_stream(body: bytes) -> bytes | AsyncIterator[bytes]:
     return slices()
 
 
+UNREACHABLE = "unreachable"
+"""The reason of a transport failure (connect, TLS, reset): another host may well answer."""
+PROMPT_REFUSED = (
+    "Antigravity refused the system prompt: Cloud Code answers some phrases in systemInstruction with "
+    'a bare 429 "Resource has been exhausted" (a content filter, not the account\'s quota, which is '
+    "fine). The request was retried with the configured sensitive words cloaked and refused again. "
+    "Reword or shorten the system prompt, or add the phrase that triggers it to "
+    "SWITCHYARD_ANTIGRAVITY_SENSITIVE_WORDS."
+)
+
+
 async def open_on_hosts(
     upstream: Upstream,
     base_urls: Sequence[str],
     path: str,
     body: bytes,
     headers: dict[str, str],
+    *,
+    cloaked: Callable[[], bytes] | None = None,
 ) -> aiohttp.ClientResponse:
     """POST to the first host that answers 2xx; the response body is not read yet (streaming).
 
     Raises the classified error of the last host tried, or at once for errors another host would
-    not fix (quota, auth, bad request, 403, 404, 5xx).
+    not fix (quota, auth, bad request, 403, 404, 5xx). `cloaked` (given when the request carries a
+    system prompt) builds the body with the prompt's sensitive words cloaked: a bare 429 sends it
+    to the same host once, and a second bare 429 raises `PromptRefused`.
     """
     if not base_urls:
         raise UpstreamTransient("no Antigravity base URL is configured (SWITCHYARD_ANTIGRAVITY_BASE_URLS)")
     last_error: UpstreamError | None = None
-    sized = {**headers, "Content-Length": str(len(body))}  # no chunked encoding for sliced bodies
     for base_url in base_urls:
         url = base_url.rstrip("/") + path
-        try:
-            response = await upstream.post(url, body, sized)
-        except TRANSPORT_ERRORS as exc:
+        answer = await _post(upstream, url, body, headers)
+        if isinstance(answer, aiohttp.ClientResponse):
+            return answer
+        error = answer
+        if cloaked is not None and is_bare_429(error):
             log.info(
-                "Antigravity host %s failed (%s: %s); trying the next host", base_url, type(exc).__name__, exc
+                "Antigravity host %s answered a bare 429 to a system prompt; retrying it cloaked", base_url
             )
-            last_error = UpstreamTransient(f"Antigravity upstream unreachable ({type(exc).__name__})")
-            continue
-        if response.status < 300:
-            return response
-        error = await _read_error(response)
-        if not moves_to_next_host(error):
+            body, cloaked = cloaked(), None  # later hosts (after a transport error) get the cloaked body too
+            answer = await _post(upstream, url, body, headers)
+            if isinstance(answer, aiohttp.ClientResponse):
+                return answer
+            error = answer
+            if is_bare_429(error):
+                raise PromptRefused(PROMPT_REFUSED, upstream_status=429, reason="CONTENT_FILTER")
+        if not (moves_to_next_host(error) or error.reason == UNREACHABLE):
             raise error
-        log.info("Antigravity host %s answered %s; trying the next host", base_url, error.error_class)
+        log.info("Antigravity host %s: %s; trying the next host", base_url, error.reason or error.error_class)
         last_error = error
     assert last_error is not None
     raise last_error
+
+
+async def _post(
+    upstream: Upstream, url: str, body: bytes, headers: dict[str, str]
+) -> aiohttp.ClientResponse | UpstreamError:
+    """The 2xx response (body unread), or the classified error (a transport failure is transient)."""
+    try:
+        response = await upstream.post(url, body, _sized(headers, body))
+    except TRANSPORT_ERRORS as exc:
+        log.info("Antigravity host %s failed (%s: %s)", url, type(exc).__name__, exc)
+        return UpstreamTransient(
+            f"Antigravity upstream unreachable ({type(exc).__name__})", reason=UNREACHABLE
+        )
+    if response.status < 300:
+        return response
+    return await _read_error(response)
+
+
+def _sized(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    return {**headers, "Content-Length": str(len(body))}  # no chunked encoding for sliced bodies
 
 
 async def _read_error(response: aiohttp.ClientResponse) -> UpstreamError:
@@ -273,87 +313,3 @@ async def read_json(response: aiohttp.ClientResponse) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         raise UpstreamTransient("Antigravity sent a reply that is not JSON") from None
-
-
-def has_finish_reason(event: dict[str, Any]) -> bool:
-    """Whether an event ends a candidate: the mark of a stream that finished rather than broke."""
-    candidates = event.get("candidates")
-    return isinstance(candidates, list) and any(
-        isinstance(candidate, dict) and candidate.get("finishReason") for candidate in candidates
-    )
-
-
-def _decode_event(data: bytes, delivered: int) -> dict[str, Any] | None:
-    """One event's inner response; an error event raises (classified if nothing was delivered)."""
-    try:
-        payload = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        if delivered:
-            raise StreamInterrupted("Antigravity stream sent a garbled event") from None
-        raise UpstreamTransient("Antigravity stream sent a garbled event") from None
-    if type(payload) is dict and "error" not in payload:  # the per-event path: an ordinary event
-        inner = payload.get("response")
-        return inner if type(inner) is dict else None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        code = payload["error"].get("code")
-        error = classify_error(code if isinstance(code, int) else 500, data, {})
-        if delivered:
-            raise StreamInterrupted(
-                f"Antigravity stream failed mid-way: {error.message}", reason=error.reason
-            )
-        raise error
-    return unwrap_response(payload)
-
-
-def _decode_batch(datas: list[bytes], delivered: int) -> list[dict[str, Any]]:
-    batch: list[dict[str, Any]] = []
-    for data in datas:
-        event = _decode_event(data, delivered + len(batch))
-        if event is not None:
-            batch.append(event)
-    return batch
-
-
-async def iter_events(
-    open_response: Callable[[], Awaitable[aiohttp.ClientResponse]],
-) -> AsyncGenerator[list[dict[str, Any]], None]:
-    """Yield the inner `GenerateContentResponse`s as they arrive, in batches: every event
-    completed by one read of the socket together (one hop through the generators above per read,
-    not per event — this is the per-chunk path). `open_response` sends the request (on the first
-    `anext`); the response is always closed.
-
-    Before anything was yielded a failure is an ordinary (retryable) upstream error; after, it is
-    `StreamInterrupted`, because the client already has part of an answer. A stream that ends
-    without any `finishReason` was truncated, not finished (field-notes §3.5).
-    """
-    response = await open_response()
-    decoder = SSEDecoder()
-    delivered = 0
-    finished = False
-    try:
-        try:
-            async for chunk in response.content.iter_any():
-                batch = _decode_batch(decoder.feed(chunk), delivered)
-                if batch:
-                    finished = finished or any(map(has_finish_reason, batch))
-                    delivered += len(batch)
-                    yield batch
-            batch = _decode_batch(decoder.finish(), delivered)
-            if batch:
-                finished = finished or any(map(has_finish_reason, batch))
-                delivered += len(batch)
-                yield batch
-        except TRANSPORT_ERRORS as exc:
-            if not delivered:
-                raise UpstreamTransient(
-                    f"Antigravity stream broke before any event ({type(exc).__name__})"
-                ) from None
-            raise StreamInterrupted(
-                f"Antigravity stream broke after {delivered} events ({type(exc).__name__})"
-            ) from None
-    finally:
-        response.close()  # an unfinished body must not go back to the pool; a finished one is already
-    if not delivered:
-        raise UpstreamTransient("Antigravity stream ended without any event")
-    if not finished:
-        raise StreamInterrupted(f"Antigravity stream ended after {delivered} events without a finish reason")
