@@ -294,6 +294,8 @@ class ModelRetired(UpstreamError):
         """The upstream model id that was asked for."""
         self.replacement_name = replacement_name
         """The replacement exactly as the upstream's text named it (a display name or an id)."""
+        self.replacement: str | None = None
+        """The model id the gateway now forwards to, once the provider has learned it."""
 
 
 class ClientOutdated(UpstreamError):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from google import genai
 from google.genai import types
-from openai import NotFoundError, OpenAI
+from openai import OpenAI
 
 CONTRACT = {
     "gemini-2.5-flash": "gemini-3.1-flash-lite",
@@ -124,6 +124,7 @@ def test_a_model_retired_at_run_time_is_forwarded_on_the_next_request(
         else ("gemini-3.6-flash-high", "gemini-3.7-flash-high")
     )
     client = _openai(gateway, key)
+    httpx.post(f"{control}/antigravity/_control/reset").raise_for_status()
     try:
         _retire(control, model, replacement)
         for _ in range(2):  # the first request learns the retirement, the second is forwarded at once
@@ -142,20 +143,6 @@ def test_a_model_retired_at_run_time_is_forwarded_on_the_next_request(
             assert served == replacement
         generate_calls = [e["body"]["model"] for e in _upstream(control) if "enerateContent" in e["path"]]
         assert generate_calls.count(model) <= 1, "only the first request may reach the retired id"
-    finally:
-        httpx.post(f"{control}/antigravity/_control/reset").raise_for_status()
-
-
-def test_a_retired_model_with_no_replacement_to_serve_is_a_clear_404(demo: tuple[str, str, str]) -> None:
-    gateway, control, key = demo
-    client = _openai(gateway, key)
-    try:
-        _retire(control, "gpt-oss-120b-medium", "gpt-oss-240b-imaginary")
-        with pytest.raises(NotFoundError) as caught:
-            client.chat.completions.create(
-                model="gpt-oss-120b-medium", messages=[{"role": "user", "content": "hi"}]
-            )
-        assert "no longer available" in str(caught.value) and "gpt-oss-240b-imaginary" in str(caught.value)
     finally:
         httpx.post(f"{control}/antigravity/_control/reset").raise_for_status()
 

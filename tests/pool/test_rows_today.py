@@ -95,18 +95,25 @@ def _no_cooldowns(stack: Stack) -> bool:
     return all(row.cooldown_until is None for s in stored(stack).values() for row in s.states.values())
 
 
-def test_a_retired_model_fails_the_request_with_the_replacement_and_rests_nothing(
+def test_a_retired_model_is_served_by_its_replacement_and_rests_nothing(
     stack: Stack, key: str, front: Front
 ) -> None:
     front.refusal(RETIRED)
     response = generate(stack, key)
-    assert response.status_code == 404, response.text
-    assert "Gemini 3.1 Flash Lite" in response.json()["error"]["message"]
-    assert len(seen(stack)) == 1
+    assert response.status_code == 200, response.text
+    assert response.headers["x-switchyard-upstream-model"] == "gemini-3.1-flash-lite"
+    models = [entry["body"]["model"] for entry in stack.upstream_requests(":generateContent")]
+    assert models == [FLASH, "gemini-3.1-flash-lite"], "learned before the first byte, sent once more"
+    assert len(set(seen(stack))) == 1, "the same account serves the replacement"
     assert _no_cooldowns(stack)
+    again = generate(stack, key)
+    assert (
+        again.status_code == 200 and again.headers["x-switchyard-upstream-model"] == "gemini-3.1-flash-lite"
+    )
+    assert stack.upstream_requests(":generateContent")[-1]["body"]["model"] == "gemini-3.1-flash-lite"
 
 
-def test_a_retired_model_in_a_stream_is_an_error_not_an_answer(stack: Stack, key: str, front: Front) -> None:
+def test_a_retired_model_in_a_stream_is_never_an_answer(stack: Stack, key: str, front: Front) -> None:
     front.refusal(RETIRED, stream=True)
     response = httpx.post(
         f"{stack.gateway}/antigravity/v1beta/models/{FLASH}:streamGenerateContent?alt=sse",
@@ -114,10 +121,31 @@ def test_a_retired_model_in_a_stream_is_an_error_not_an_answer(stack: Stack, key
         json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
         timeout=30,
     )
-    assert response.status_code == 404 and "no longer available" not in response.text.replace(
-        "no longer serves", ""
+    assert response.status_code == 200, response.text
+    assert "no longer available" not in response.text
+    assert response.headers["x-switchyard-upstream-model"] == "gemini-3.1-flash-lite"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_retirement_naming_no_model_we_serve_is_a_clear_404(
+    stack: Stack, key: str, front: Front, stream: bool
+) -> None:
+    front.refusal(f"{FLASH} is no longer available. Please switch to Gemini 9 Ultra.", stream=stream)
+    method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+    response = httpx.post(
+        f"{stack.gateway}/antigravity/v1beta/models/{FLASH}:{method}",
+        headers={"x-goog-api-key": key},
+        json={"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        timeout=30,
     )
-    assert "Gemini 3.1 Flash Lite" in response.text
+    assert response.status_code == 404, response.text
+    message = response.json()["error"]["message"]
+    assert "no longer available" in message and "Gemini 9 Ultra" in message
+    assert _no_cooldowns(stack)
+    calls = len(stack.upstream_requests(":generateContent"))
+    again = generate(stack, key)
+    assert again.status_code == 404 and "Gemini 9 Ultra" in again.json()["error"]["message"]
+    assert len(stack.upstream_requests(":generateContent")) == calls, "refused without asking the upstream"
 
 
 def test_a_version_gated_model_is_tried_on_one_other_account(stack: Stack, key: str, front: Front) -> None:

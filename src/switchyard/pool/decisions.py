@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from switchyard.errors import ErrorClass, UpstreamError
+from switchyard.errors import ErrorClass, ModelRetired, UpstreamError
 
 
 class Action(StrEnum):
@@ -100,8 +100,10 @@ TABLE: dict[ErrorClass, Rule] = {
     # A 404 on generate, or "not available on this version": this account (its tier, its
     # User-Agent) may not serve the model while another does (§12.3); one other account, then the 404.
     ErrorClass.NOT_FOUND: Rule(Action.SWITCH_ONCE, "model not served to this account"),
-    # The model is retired: every account says the same. The client learns the replacement.
-    ErrorClass.MODEL_RETIRED: Rule(Action.FAIL, "model retired"),
+    # The model is retired: every account says the same. When the provider learned a replacement
+    # (`ModelRetired.replacement`), the request is sent again at once, now to the replacement;
+    # either way the account's catalogue is read again (refresh_quota).
+    ErrorClass.MODEL_RETIRED: Rule(Action.FAIL, "model retired", refresh_quota=True),
 }
 
 
@@ -127,6 +129,8 @@ def decide(
     (`same_account_waits`), how many failures it met so far, this one included (`failures`), and
     how many of them were of this error's class before this one (`earlier_same`)."""
     rule = TABLE[error.error_class]
+    if isinstance(error, ModelRetired) and error.replacement and earlier_same == 0:
+        return Decision(Action.RETRY_SAME, rule.reason, refresh_quota=True)
     if rule.action == Action.SWITCH_ONCE:
         return Decision(Action.SWITCH if earlier_same == 0 else Action.FAIL, rule.reason)
     delay = error.seconds_until_reset()

@@ -6,12 +6,14 @@ catalogue through the emulator.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from switchyard.providers.antigravity import Catalogue, ModelRetiredError
+from switchyard.providers.antigravity.catalogue import RETIREMENT_TTL_S
 from switchyard.providers.antigravity.metadata import MetadataError
 
 CONTRACT = {
@@ -175,7 +177,9 @@ def test_quota_groups_come_from_the_metadata(catalogue: Catalogue) -> None:
     } == {"gemini"}
 
 
-def test_a_retirement_learned_from_an_answer_forwards_by_display_name(catalogue: Catalogue) -> None:
+def test_a_retirement_learned_from_an_answer_forwards_by_display_name(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
     catalogue.observe(1, reply())
     assert (
         catalogue.retire("gemini-3.8-flash-medium", "Gemini 3.7 Flash (Medium)") == "gemini-3.7-flash-medium"
@@ -183,8 +187,14 @@ def test_a_retirement_learned_from_an_answer_forwards_by_display_name(catalogue:
     spec = catalogue.resolve("gemini-3.8-flash-medium")
     assert spec.upstream_id == "gemini-3.7-flash-medium" and spec.forwarded_by == "retired"
     assert "gemini-3.8-flash-medium" not in catalogue.current_ids()
-    catalogue.observe(1, reply())  # listed again: the retirement is forgotten
-    assert catalogue.resolve("gemini-3.8-flash-medium").upstream_id == "gemini-3.8-flash-medium"
+    catalogue.observe(1, reply())  # still listed: the answer is believed over the list
+    assert catalogue.resolve("gemini-3.8-flash-medium").upstream_id == "gemini-3.7-flash-medium"
+    later = time.monotonic() + RETIREMENT_TTL_S + 1
+    monkeypatch.setattr("switchyard.providers.antigravity.catalogue.time.monotonic", lambda: later)
+    catalogue.observe(1, reply())
+    assert catalogue.resolve("gemini-3.8-flash-medium").upstream_id == "gemini-3.8-flash-medium", (
+        "tried again"
+    )
 
 
 def test_a_loose_display_name_and_a_raw_id_are_both_understood(catalogue: Catalogue) -> None:

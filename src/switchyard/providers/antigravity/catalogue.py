@@ -31,6 +31,8 @@ from .metadata import Alias, MetadataTables, ModelMeta, build_meta, load_tables
 
 log = logging.getLogger(__name__)
 
+RETIREMENT_TTL_S = 6 * 3600.0
+"""How long a retirement learned from an answer holds; then the id is tried again (and re-learned)."""
 MAX_FORWARDS = 8
 """Forwarding chains longer than this are a loop in someone's table; stop following it."""
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
@@ -69,6 +71,16 @@ class ModelSpec:
         return self.meta.profile(self.public_id, thinking=self.thinking, budget=self.default_thinking_budget)
 
 
+@dataclass(frozen=True, slots=True)
+class _Retirement:
+    """What an answer said: the id the gateway forwards to (None: none it can serve), the name the
+    upstream used, and when to stop believing it."""
+
+    target: str | None
+    named: str | None
+    expires_at: float
+
+
 @dataclass
 class _Report:
     """One account's last `fetchAvailableModels` reply, reduced to what the catalogue uses."""
@@ -104,7 +116,7 @@ class Catalogue:
     def __init__(self, tables: MetadataTables) -> None:
         self.tables = tables
         self._reports: dict[int, _Report] = {}
-        self._retired: dict[str, str | None] = {}
+        self._retired: dict[str, _Retirement] = {}
         self._merged: dict[str, dict[str, Any]] | None = None
         self._metas: dict[str, ModelMeta] = {}
         self._resolved: dict[str, ModelSpec | ModelRetiredError] = {}
@@ -146,9 +158,6 @@ class Catalogue:
         before = self._reports.get(account_id)
         self._reports[account_id] = report
         self._invalidate()
-        for model_id in kept:
-            if model_id not in deprecated and self._retired.pop(model_id, "absent") != "absent":
-                log.info("model %s is listed again; forgetting its retirement", model_id)
         if before is not None:
             appeared = set(kept) - set(before.models)
             vanished = set(before.models) - set(kept)
@@ -178,7 +187,7 @@ class Catalogue:
         if target is None:
             shipped = self.tables.aliases.get(model_id)
             target = shipped.target if shipped is not None and shipped.target != model_id else None
-        self._retired[model_id] = target
+        self._retired[model_id] = _Retirement(target, replacement_name, time.monotonic() + RETIREMENT_TTL_S)
         self._invalidate()
         log.warning(
             "Antigravity retired model %s; %s",
@@ -232,7 +241,7 @@ class Catalogue:
         for _ in range(MAX_FORWARDS):
             alias, reason = self._forward(current, listed)
             if reason == "retired-no-replacement":
-                raise ModelRetiredError(current, None)
+                raise ModelRetiredError(current, self._retired[current].named)
             if alias is None:
                 break
             current, why = alias.target, why or reason
@@ -251,9 +260,11 @@ class Catalogue:
         operator = self.tables.aliases.get(name)
         if operator is not None and operator.target != name and name in self.tables.operator_aliases:
             return operator, "alias"
-        if name in self._retired:
-            target = self._retired[name]
-            return (Alias(target), "retired") if target else (None, "retired-no-replacement")
+        retirement = self._retired.get(name)
+        if retirement is not None and retirement.expires_at > time.monotonic():
+            if retirement.target:
+                return Alias(retirement.target), "retired"
+            return None, "retired-no-replacement"
         deprecated = self._deprecated()
         if name in deprecated:
             return Alias(deprecated[name]), "deprecated"
@@ -292,11 +303,15 @@ class Catalogue:
             mid
             for mid in ids
             if mid not in deprecated
-            and mid not in self._retired
+            and not self._is_retired(mid)
             and mid not in hidden
             and not mid.startswith(self.tables.hidden_prefixes)
             and self._served_as_itself(mid)
         )
+
+    def _is_retired(self, model_id: str) -> bool:
+        retirement = self._retired.get(model_id)
+        return retirement is not None and retirement.expires_at > time.monotonic()
 
     def _served_as_itself(self, model_id: str) -> bool:
         """False for a listed legacy id that an alias forwards elsewhere (`gemini-2.5-flash`)."""
@@ -416,7 +431,7 @@ class Catalogue:
         missing = sorted(
             mid
             for mid in self.tables.models
-            if mid not in models and mid not in deprecated and mid not in self._retired
+            if mid not in models and mid not in deprecated and not self._is_retired(mid)
         )
         if missing:
             notes.append(

@@ -25,7 +25,13 @@ import aiohttp
 import orjson
 
 from switchyard.config import Settings
-from switchyard.errors import AccountForbidden, UpstreamTransient, UpstreamUnauthenticated
+from switchyard.errors import (
+    AccountForbidden,
+    ModelRetired,
+    UpstreamError,
+    UpstreamTransient,
+    UpstreamUnauthenticated,
+)
 from switchyard.providers import UpstreamAccount
 
 from . import discovery
@@ -273,8 +279,25 @@ class AntigravityClient:
         refusal = refusal_in(inner)
         if refusal is not None:
             user_agent = user_agent_for(self.settings, account.user_agent)
-            raise refusal_error(refusal, model=upstream_model, user_agent=user_agent)
+            error = refusal_error(refusal, model=upstream_model, user_agent=user_agent)
+            self._learn(error)
+            raise error
         return inner
+
+    def _learn(self, error: UpstreamError) -> None:
+        """A retirement answer teaches the catalogue where the model went (§12.3): from now on its
+        names resolve to the replacement, and the pool sends this request again (`decisions`)."""
+        if not isinstance(error, ModelRetired):
+            return
+        error.replacement = self.catalogue.retire(error.model, error.replacement_name)
+        if error.replacement is None:
+            named = (
+                f"; it names {error.replacement_name!r} as the replacement" if error.replacement_name else ""
+            )
+            error.message = (
+                f"Model {error.model} is no longer available on Antigravity{named}, and no account "
+                "serves a replacement. Pick one of the models `GET /v1/models` lists."
+            )
 
     def stream(
         self,
@@ -296,7 +319,9 @@ class AntigravityClient:
         per-chunk path). The first events are held back while they could be a refusal sentence
         (`RefusalGuard`), so a refusal is an error here, not an answer the client sees.
         """
-        guard = RefusalGuard(model=model, user_agent=user_agent_for(self.settings, account.user_agent))
+        guard = RefusalGuard(
+            model=model, user_agent=user_agent_for(self.settings, account.user_agent), on_refusal=self._learn
+        )
 
         async def opened() -> aiohttp.ClientResponse:
             async def call() -> aiohttp.ClientResponse:

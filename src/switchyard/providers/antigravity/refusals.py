@@ -15,7 +15,7 @@ look like the start of such a sentence. Pure: no I/O, no settings.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,13 +225,22 @@ def refusal_error(refusal: Refusal, *, model: str, user_agent: str) -> UpstreamE
 class RefusalGuard(RefusalScreen):
     """The stream screen of `events.iter_events`: a `RefusalScreen` that knows what it guards."""
 
-    __slots__ = ("model", "user_agent")
+    __slots__ = ("model", "on_refusal", "user_agent")
 
-    def __init__(self, *, model: str, user_agent: str) -> None:
+    def __init__(
+        self, *, model: str, user_agent: str, on_refusal: Callable[[UpstreamError], None] | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.user_agent = user_agent
+        self.on_refusal = on_refusal
+        """Told of the error before it is raised (the provider learns a retirement from it)."""
 
     def refusal_error(self) -> UpstreamError | None:
         verdict = self.verdict()
-        return refusal_error(verdict, model=self.model, user_agent=self.user_agent) if verdict else None
+        if verdict is None:
+            return None
+        error = refusal_error(verdict, model=self.model, user_agent=self.user_agent)
+        if self.on_refusal is not None:
+            self.on_refusal(error)
+        return error
