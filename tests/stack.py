@@ -33,8 +33,9 @@ class Stack:
     def create_key(self, name: str | None = None, **limits: Any) -> str:
         return create_key(self.settings, name, **limits)
 
-    def add_account(self, name: str, **cloudcode_options: Any) -> None:
-        """Register the account with both emulators and add it to the gateway under the same name."""
+    def add_account(self, name: str, *, user_agent: str | None = None, **cloudcode_options: Any) -> None:
+        """Register the account with both emulators and add it to the gateway under the same name
+        (with its own User-Agent, if given)."""
         token = httpx.post(f"{self.oauth}/_control/accounts", json={"name": name}).json()["refresh_token"]
         if cloudcode_options:
             httpx.post(
@@ -42,7 +43,11 @@ class Stack:
             ).raise_for_status()
         self.run(
             lambda store: accounts.add_account(
-                store, provider="antigravity", name=name, secret={"refresh_token": token}
+                store,
+                provider="antigravity",
+                name=name,
+                secret={"refresh_token": token},
+                user_agent=user_agent,
             )
         )
         self.account_names.append(name)

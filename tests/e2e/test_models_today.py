@@ -13,7 +13,7 @@ import httpx
 import pytest
 from google import genai
 from google.genai import types
-from openai import OpenAI
+from openai import BadRequestError, OpenAI
 
 CONTRACT = {
     "gemini-2.5-flash": "gemini-3.1-flash-lite",
@@ -149,3 +149,40 @@ def test_a_model_retired_at_run_time_is_forwarded_on_the_next_request(
 
 def _upstream(control: str) -> list[dict[str, Any]]:
     return httpx.get(f"{control}/antigravity/_control/requests").json()
+
+
+RFC_LINE = "RFC 2119: MUST, REQUIRED, SHOULD, RECOMMENDED, MAY, OPTIONAL."
+
+
+def test_the_content_filter_429_leaves_the_account_serving(demo: tuple[str, str, str]) -> None:
+    """Cloud Code's bare 429 on a system prompt (§12.6): a known trigger is cloaked and served; an
+    unknown one fails that request clearly; no account rests, so the next request is served."""
+    gateway, control, key = demo
+    client = _openai(gateway, key)
+    httpx.post(f"{control}/antigravity/_control/reset").raise_for_status()
+    try:
+        system = f"You are a careful agent.\n{RFC_LINE}\nAnswer briefly."
+        served = client.chat.completions.create(
+            model="gemini-3-flash",
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": "hello"}],
+        )
+        _no_refusal(served.choices[0].message.content or "", "gemini-3-flash")
+        httpx.post(
+            f"{control}/antigravity/_control/content_filter", json={"phrases": ["house rules of the lab"]}
+        ).raise_for_status()
+        with pytest.raises(BadRequestError) as refused:
+            client.chat.completions.create(
+                model="gemini-3-flash",
+                messages=[
+                    {"role": "system", "content": "Follow the house rules of the lab."},
+                    {"role": "user", "content": "hello"},
+                ],
+            )
+        assert "content filter" in str(refused.value)
+        genai_client = _genai(gateway, key)
+        after = genai_client.models.generate_content(model="gemini-3-flash", contents="Still there?")
+        _no_refusal(after.text or "", "gemini-3-flash")
+        states = httpx.get(f"{gateway}/admin/api/accounts", headers={"Authorization": f"Bearer {key}"})
+        assert states.status_code in (401, 403), "client keys are not admin keys"
+    finally:
+        httpx.post(f"{control}/antigravity/_control/reset").raise_for_status()

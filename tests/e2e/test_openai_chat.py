@@ -264,3 +264,22 @@ def test_client_disconnect_ends_the_stream(slow_stack: Stack) -> None:
     while _open_streams(slow_stack) != 0:
         assert time.monotonic() < deadline, "the gateway kept streaming to a client that left"
         time.sleep(0.05)
+
+
+def test_an_account_that_does_not_list_a_model_is_not_chosen_for_it(tmp_path: Path) -> None:
+    """A per-account User-Agent below 3.8 Flash's floor hides the model from that account (§12.3):
+    the gateway sends 3.8 requests only to accounts whose catalogue lists it."""
+    with antigravity_stack(tmp_path, accounts_count=0, quota_refresh_interval_s=0.2) as stack:
+        stack.add_account("antigravity-old", user_agent="antigravity/hub/2.5.0 darwin/arm64")
+        stack.add_account("antigravity-new")
+        client = sdk(stack)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(stack.upstream_requests("fetchAvailableModels")) < 2:
+            time.sleep(0.1)
+        for index in range(6):
+            answer = client.chat.completions.create(
+                model="gemini-3.8-flash-medium", messages=[{"role": "user", "content": f"hello {index}"}]
+            )
+            assert answer.choices[0].message.content
+        accounts = {e["account"] for e in stack.upstream_requests(":generateContent")}
+        assert accounts == {"antigravity-new"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import TypeVar
 
 from switchyard.errors import ErrorClass, NoAccountAvailable, StreamInterrupted, UpstreamError
@@ -37,10 +37,12 @@ async def run_unary(
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     session: str | None = None,
+    avoid: Collection[int] = (),
 ) -> T:
     """`call(account)` on the accounts the pool offers until one succeeds. `session` (see
-    `selection.session_key`) keeps a conversation on one account while it is healthy."""
-    attempts = Attempts(pool, ctx, family, max_attempts=max_attempts, session=session)
+    `selection.session_key`) keeps a conversation on one account while it is healthy; `avoid`
+    names accounts known not to serve the model (they are never chosen)."""
+    attempts = Attempts(pool, ctx, family, max_attempts=max_attempts, session=session, avoid=avoid)
     while True:
         account = await attempts.next_account()
         try:
@@ -66,13 +68,14 @@ async def open_stream(
     tokens: Callable[[T], int],
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     session: str | None = None,
+    avoid: Collection[int] = (),
 ) -> tuple[T, AsyncIterator[T]]:
     """The first item (an event, or a batch of events) and the rest of the stream, from the first
     account that produced one.
 
     The rest holds the account's slot until it is exhausted or closed (`aclose`), and counts the
     stream's tokens for the account (`tokens` reads them from an item)."""
-    attempts = Attempts(pool, ctx, family, max_attempts=max_attempts, session=session)
+    attempts = Attempts(pool, ctx, family, max_attempts=max_attempts, session=session, avoid=avoid)
     while True:
         account = await attempts.next_account()
         events = start(account)
@@ -109,10 +112,11 @@ class Attempts:
         *,
         max_attempts: int,
         session: str | None,
+        avoid: Collection[int] = (),
     ) -> None:
         self.pool, self.ctx, self.family = pool, ctx, family
         self.max_attempts, self.session = max_attempts, session
-        self.tried: set[int] = set()
+        self.tried: set[int] = set(avoid)
         self.accounts_used = 0
         self.failures = 0
         self.failures_by_class: Counter[ErrorClass] = Counter()

@@ -120,6 +120,7 @@ class Catalogue:
         self._merged: dict[str, dict[str, Any]] | None = None
         self._metas: dict[str, ModelMeta] = {}
         self._resolved: dict[str, ModelSpec | ModelRetiredError] = {}
+        self._unfit: dict[str, frozenset[int]] = {}
         self._deprecated_ids: dict[str, str] | None = None
 
     @classmethod
@@ -350,9 +351,19 @@ class Catalogue:
         """The accounts whose last reply listed `model_id`."""
         return sorted(aid for aid, report in self._reports.items() if model_id in report.models)
 
-    def not_serving(self, model_id: str) -> set[int]:
-        """Accounts that reported a catalogue without `model_id` (they would answer 404)."""
-        return {aid for aid, report in self._reports.items() if model_id not in report.models}
+    def unfit_accounts(self, name: str) -> frozenset[int]:
+        """Accounts whose last reply lacks the model `name` resolves to (they would answer 404,
+        e.g. a per-account User-Agent below the model's floor). Empty when no account lists it:
+        then the upstream decides, and every account may try."""
+        try:
+            model_id = self.resolve(name).upstream_id
+        except ModelRetiredError:
+            return frozenset()
+        known = self._unfit.get(model_id)
+        if known is None:
+            lacking = frozenset(aid for aid, report in self._reports.items() if model_id not in report.models)
+            known = self._unfit[model_id] = lacking if len(lacking) < len(self._reports) else frozenset()
+        return known
 
     def quota(self, account_id: int, model_id: str) -> Mapping[str, Any] | None:
         report = self._reports.get(account_id)
@@ -452,6 +463,7 @@ class Catalogue:
         self._deprecated_ids = None
         self._metas = {}
         self._resolved = {}
+        self._unfit = {}
 
     def _merged_models(self) -> dict[str, dict[str, Any]]:
         merged = self._merged

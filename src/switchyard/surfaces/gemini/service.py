@@ -52,6 +52,7 @@ async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: d
         family,
         lambda account: client.generate(account, model, request, show_thoughts=False),
         session=_session(ctx, request),
+        avoid=client.catalogue.unfit_accounts(model),
     )
     ctx.upstream_model = client.catalogue.resolve(model).upstream_id
     usage = usage_of(answer)
@@ -84,6 +85,7 @@ async def stream(
         lambda account: client.stream(account, model, request, show_thoughts=False),
         tokens=batch_tokens,
         session=_session(ctx, request),
+        avoid=client.catalogue.unfit_accounts(model),
     )
     ctx.upstream_model = client.catalogue.resolve(model).upstream_id
     return EventStream(

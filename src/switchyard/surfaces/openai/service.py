@@ -95,6 +95,7 @@ class _Call:
             self.family,
             lambda account: self.client.generate(account, self.model, self.request),
             session=self.session,
+            avoid=self.client.catalogue.unfit_accounts(self.model),
         )
         self.ctx.upstream_model = self.client.catalogue.resolve(self.model).upstream_id
         if self.crop is not None:
@@ -112,6 +113,7 @@ class _Call:
             lambda account: self.client.stream(account, self.model, self.request),
             tokens=batch_tokens,
             session=self.session,
+            avoid=self.client.catalogue.unfit_accounts(self.model),
         )
         self.ctx.upstream_model = self.client.catalogue.resolve(self.model).upstream_id
         try:
