@@ -14,12 +14,14 @@ from starlette.requests import Request
 
 from switchyard.errors import InvalidRequest, PayloadTooLarge
 from switchyard.providers.gemini_web.prompt import WebFile
+from switchyard.surfaces import json_body
 from switchyard.translate.media import base_mime, sniff_mime
 
 MAX_IMAGES = 4
 MAX_SIDE = 8192
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 RESPONSE_FORMATS = ("b64_json", "url")
+_MIME = re.compile(r"[\w.+-]+/[\w.+-]+", re.ASCII)
 
 
 @dataclass
@@ -62,7 +64,7 @@ async def parse(request: Request, *, edits: bool, max_bytes: int) -> ImageReques
 
 def _json(raw: bytes) -> dict[str, Any]:
     try:
-        body = orjson.loads(raw) if raw.strip() else None
+        body = json_body.loads(bytearray(raw)) if raw.strip() else None
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}.") from None
     if not isinstance(body, dict):
@@ -84,6 +86,10 @@ async def _form(request: Request, max_bytes: int) -> tuple[dict[str, Any], list[
                         f"Image file {value.filename!r} is over {max_bytes} bytes.", param="image"
                     )
                 mime = sniff_mime(data[:64]) or base_mime(value.content_type)
+                if not _MIME.fullmatch(mime):
+                    raise InvalidRequest(
+                        f"Invalid Content-Type for image file {value.filename!r}: {mime!r}.", param="image"
+                    )
                 if not mime.startswith("image/"):
                     raise InvalidRequest(f"'{value.filename}' is not an image ({mime}).", param="image")
                 images.append(WebFile(f"image{len(images) + 1}.{mime.split('/')[1]}", mime, data))
