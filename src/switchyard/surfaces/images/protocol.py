@@ -15,6 +15,7 @@ from starlette.requests import Request
 from switchyard.errors import InvalidRequest, PayloadTooLarge
 from switchyard.providers.gemini_web.prompt import WebFile
 from switchyard.surfaces import json_body
+from switchyard.surfaces.body import limited, read_body
 from switchyard.translate.media import base_mime, sniff_mime
 
 MAX_IMAGES = 4
@@ -35,18 +36,19 @@ class ImageRequest:
     images: list[WebFile] = field(default_factory=list)
 
 
-async def parse(request: Request, *, edits: bool, max_bytes: int) -> ImageRequest:
+async def parse(request: Request, *, edits: bool, max_bytes: int, max_body_bytes: int) -> ImageRequest:
+    """The request, each image at most `max_bytes` and the whole body at most `max_body_bytes`."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data") or content_type.startswith(
         "application/x-www-form-urlencoded"
     ):
-        fields, images = await _form(request, max_bytes)
+        fields, images = await _form(limited(request, max_body_bytes), max_bytes)
     elif edits:
         raise InvalidRequest(
             "Image edits take multipart/form-data with one or more 'image' files.", param="image"
         )
     else:
-        fields, images = _json(await request.body()), []
+        fields, images = _json(await read_body(request, max_body_bytes)), []
     if edits and not images:
         raise InvalidRequest(
             "Missing required parameter: 'image' (send one or more image[] files).", param="image"
@@ -62,9 +64,9 @@ async def parse(request: Request, *, edits: bool, max_bytes: int) -> ImageReques
     )
 
 
-def _json(raw: bytes) -> dict[str, Any]:
+def _json(raw: bytearray) -> dict[str, Any]:
     try:
-        body = json_body.loads(bytearray(raw)) if raw.strip() else None
+        body = json_body.loads(raw) if raw.strip() else None
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}.") from None
     if not isinstance(body, dict):
