@@ -27,7 +27,9 @@ async def _handle(request: Request, *, edits: bool) -> Response:
     )
     model = resolve_model(parsed.model)
     service.check_model(model)
-    ctx = await admit(request, key, surface="images", provider=PROVIDER, model=model.public_id)
+    ctx = await admit(
+        request, key, surface="images", provider=PROVIDER, model=model.public_id, model_known=True
+    )
     return await service.generate(runtime, ctx, parsed, model, str(request.base_url))
 
 
