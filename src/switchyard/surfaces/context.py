@@ -76,7 +76,10 @@ class GatewayMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                headers = message.get("headers", ())
+                # Error responses carry the id already (the 500 handler runs outside this middleware).
+                if not any(name == b"x-request-id" for name, _ in headers):
+                    message["headers"] = [*headers, id_header]
             elif ctx.first_byte is None and message.get("body"):
                 ctx.first_byte = time.perf_counter()
             await send(message)
