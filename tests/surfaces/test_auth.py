@@ -119,3 +119,17 @@ def test_request_id_is_echoed_when_sane(gateway: Gateway) -> None:
 def test_every_response_carries_one_request_id(gateway: Gateway, method: str, path: str) -> None:
     response = httpx.request(method, gateway.url + path, headers={"x-request-id": "one-id"})
     assert response.headers.get_list("x-request-id") == ["one-id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/antigravity/v1/chat/completions", "POST"),
+        ("DELETE", "/gemini_official/v1/models", "GET"),
+        ("PUT", "/admin/api/keys", "GET"),
+    ],
+)
+def test_405_says_which_methods_are_allowed(gateway: Gateway, method: str, path: str, allowed: str) -> None:
+    response = httpx.request(method, gateway.url + path)
+    assert response.status_code == 405
+    assert allowed in [part.strip() for part in response.headers["allow"].split(",")]
