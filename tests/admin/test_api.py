@@ -217,3 +217,21 @@ def test_usage_series_and_request_log(api: httpx.Client, stack: Stack) -> None:
     by_key = api.get("/admin/api/usage/series", params={"range": "week", "by": "key"}).json()
     assert by_key["groups"] == ["usage-key"] and sum(by_key["requests"]["usage-key"]) == 2
     assert api.get("/admin/api/usage/series", params={"range": "year"}).status_code == 400
+
+
+def test_admin_input_that_used_to_be_a_500(api: httpx.Client) -> None:
+    """Issue 17 #13: each of these was a server error; each is now the documented client error."""
+    chosen = "chosen-key-" + "x" * 16
+    assert api.post("/admin/api/keys", json={"name": "first", "key": chosen}).status_code == 201
+    duplicate = api.post("/admin/api/keys", json={"name": "second", "key": chosen})
+    assert duplicate.status_code == 409 and "choose a different one" in duplicate.json()["error"]["message"]
+    for limits in ({"rpm": 2**63}, {"max_concurrent": 2**31}, {"quota_requests": f"{2**63}/day"}):
+        created = api.post("/admin/api/keys", json={"name": "huge", **limits})
+        assert created.status_code in (400, 422), (limits, created.text)
+        replaced = api.put("/admin/api/keys/first/limits", json=limits)
+        assert replaced.status_code in (400, 422), (limits, replaced.text)
+    assert api.get("/admin/api/usage/requests", params={"before_id": 2**63}).status_code == 400
+    for name, content in (("..", b"{}"), ("deep.json", b"[" * 100_000 + b"]" * 100_000)):
+        imported = api.post("/admin/api/accounts/import", files={"file": (name, content, "application/json")})
+        assert imported.status_code == 200, (name, imported.text)
+        assert imported.json()["imported"] == [] and imported.json()["skipped"]

@@ -157,6 +157,8 @@ async def create_key(
     async with store.sessions() as session:
         if await session.scalar(select(ClientKey.id).where(ClientKey.name == name)) is not None:
             raise KeyExists(f"a key named {name!r} exists already")
+        if await session.scalar(select(ClientKey.id).where(ClientKey.key_hash == hash_key(key))) is not None:
+            raise KeyExists("another key has that value already; choose a different one")
         row = ClientKey(
             name=name,
             key_hash=hash_key(key),
