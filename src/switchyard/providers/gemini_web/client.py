@@ -41,6 +41,7 @@ from gemini_webapi.utils import rotate_1psidts
 from switchyard.config import Settings
 from switchyard.errors import UpstreamError
 from switchyard.fetch import create_media_client
+from switchyard.logs import route_library_logs
 from switchyard.providers import UpstreamAccount
 from switchyard.providers.gemini_web import media, special
 from switchyard.providers.gemini_web.errors import IP_BLOCK_COOLDOWN_S, classify, cookies_expired
@@ -123,6 +124,7 @@ class GeminiWebProvider:
         # ever written (`keep_cookies_off_disk`), so no planted file can stand in for an account.
         os.environ.setdefault("GEMINI_COOKIE_PATH", str(settings.data_dir / "gemini_web_cookies"))
         keep_cookies_off_disk()
+        route_library_logs()  # also when no `configure_logging` ran (tests, embedding)
         """Where generated media is served from (signed URLs); None serves data URLs only."""
         self.media_client = create_media_client(settings.media_fetch_timeout_s)
         """Downloads the http(s) media URLs of requests (SSRF-safe, `switchyard.fetch`)."""
