@@ -188,7 +188,9 @@ async def _usage(store: Store, key: KeyPublic) -> KeyUsage:
             usage.requests_in_period = int(
                 await session.scalar(
                     select(func.count(UsageEvent.id)).where(
-                        UsageEvent.key_id == key.id, UsageEvent.created_at >= start
+                        UsageEvent.key_id == key.id,
+                        UsageEvent.created_at >= start,
+                        ~UsageEvent.status.between(400, 499),  # counted as the guard counts (keys/guard.py)
                     )
                 )
                 or 0

@@ -95,9 +95,9 @@ class GatewayMiddleware:
 
     def _finish(self, ctx: RequestContext, scope: Scope) -> None:
         ended = time.perf_counter()
-        if ctx.lease is not None:
-            ctx.lease.release()
         status = ctx.status or 499
+        if ctx.lease is not None:
+            ctx.lease.release(status)
         latency_s = ended - ctx.started
         ttfb_s = (ctx.first_byte - ctx.started) if ctx.first_byte is not None else None
         if ctx.surface != "other":
