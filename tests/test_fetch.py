@@ -294,3 +294,14 @@ async def test_https_pins_the_address_but_verifies_the_certificate_for_the_name(
                     timeout_s=10,
                     allow_hosts=LOCAL,
                 )
+
+
+async def test_an_allow_entry_with_a_port_allows_only_that_port(base_url: str) -> None:
+    port = int(base_url.rsplit(":", 1)[1])
+    localhost = base_url.replace("127.0.0.1", "localhost") + "/png"
+    assert (await fetch(base_url + "/png", allow=(f"127.0.0.1:{port}",))).mime == "image/png"
+    assert (await fetch(localhost, allow=(f"LOCALHOST:{port}",))).mime == "image/png"
+    with pytest.raises(InvalidRequest, match="loopback"):
+        await fetch(base_url + "/png", allow=(f"127.0.0.1:{port + 1}",))
+    with pytest.raises(InvalidRequest, match="loopback"):
+        await fetch(localhost, allow=(f"localhost:{port + 1}",))

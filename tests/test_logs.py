@@ -85,3 +85,32 @@ def test_buffered_handler_flushes_on_its_own_within_the_interval() -> None:
         assert stream.getvalue() == "late line\n"
     finally:
         handler.close()
+
+
+def test_gemini_webapi_lines_go_through_our_logging_level_and_redaction(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from gemini_webapi.utils.logger import logger as library_logger
+
+    from switchyard.logs import route_library_logs
+
+    route_library_logs()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    ours = logging.getLogger("gemini_webapi")
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    try:
+        library_logger.info(f"Saved cookies for {SECRETS[3]}")
+        library_logger.debug("a debug line below our level")
+        library_logger.success("Gemini client initialized successfully.")
+    finally:
+        ours.removeHandler(handler)
+        ours.setLevel(logging.NOTSET)
+    output = stream.getvalue()
+    assert "INFO gemini_webapi: Saved cookies for [REDACTED]" in output
+    assert "debug line" not in output and "initialized successfully" in output
+    raw = capfd.readouterr()
+    assert "Saved cookies" not in raw.err + raw.out  # no line of the library's own sink

@@ -72,7 +72,10 @@ def _install_error_handlers(app: Starlette) -> None:
             error = MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}.")
         else:
             error = InvalidRequest(str(exc.detail))
-        return _render(request, error)
+        response = _render(request, error)
+        if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110: a 405 lists what is allowed
+        return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

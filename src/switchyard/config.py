@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 100 * 1024 * 1024
     """Largest request body accepted (base64 media included); larger ones get 413."""
     media_fetch_timeout_s: float = 30.0
+    http_header_timeout_s: float = 10.0
+    """A connection must complete its request headers this soon after opening (or after the
+    request's first byte); slower ones are closed (slowloris)."""
+    http_body_idle_timeout_s: float = 30.0
+    """A request body may pause this long between chunks before the connection is closed."""
+    http_keep_alive_timeout_s: int = 5
+    """How long an idle connection is kept open between requests."""
 
     pool_strategy: Literal["round-robin", "least-used", "quota-aware"] = "quota-aware"
     pool_sticky_sessions: bool = True

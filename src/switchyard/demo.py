@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -132,11 +133,28 @@ def run_demo(host: str, port: int, api_key: str | None) -> None:
         print(f"console: http://{host}:{port}/admin (admin key {admin_key})", file=sys.stderr, flush=True)
         await serving
 
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with the default action that
+    # kills the process before `finally` could delete the throw-away store (and its secret.key).
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    terminated = False
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+    except _Terminated:
+        terminated = True
     finally:
+        signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(data_dir, ignore_errors=True)
+    if terminated:
+        sys.exit(128 + signal.SIGTERM)
     if not server.started:
         sys.exit(1)
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived (and uvicorn has already shut down gracefully)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated

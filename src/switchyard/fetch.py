@@ -6,7 +6,8 @@ A client may put any URL in `image_url`; fetched naively, `http://169.254.169.25
 1. only `http`/`https`; known metadata host names are refused outright;
 2. we resolve the name ourselves and refuse if *any* address is not public (private, loopback,
    link-local, multicast, reserved, unspecified, CGNAT, IPv6 ULA, IPv4-mapped/NAT64/6to4 forms
-   of those), unless the URL's host is listed in `allow_hosts` (exact names or IP literals);
+   of those), unless the URL's host is listed in `allow_hosts` (exact names or IP literals; an
+   entry with a port, `cdn.internal:8443` or `[fd00::1]:8443`, allows only that port);
 3. we connect to the vetted address itself, so a second DNS answer cannot swap in another
    (rebinding): the URL's host is replaced by the IP, while the `Host` header and TLS SNI (httpx's
    `sni_hostname` extension, which is also the name the certificate is checked against) keep the
@@ -105,7 +106,7 @@ async def fetch_media(
     param: str | None = None,
 ) -> Media:
     """Download `url` safely (see the module docstring); `param` names the request field in errors."""
-    allowed = frozenset(_normalise_host(host) for host in allow_hosts)
+    allowed = frozenset(_allow_entry(entry) for entry in allow_hosts)
     try:
         async with asyncio.timeout(timeout_s):
             return await _fetch(url, client=client, max_bytes=max_bytes, allowed=allowed, param=param)
@@ -116,7 +117,7 @@ async def fetch_media(
 
 
 async def _fetch(
-    url: str, *, client: httpx.AsyncClient, max_bytes: int, allowed: frozenset[str], param: str | None
+    url: str, *, client: httpx.AsyncClient, max_bytes: int, allowed: frozenset[AllowEntry], param: str | None
 ) -> Media:
     current = _parse(url, param=param)
     for _ in range(MAX_REDIRECTS + 1):
@@ -156,6 +157,28 @@ def _parse(url: str, *, param: str | None) -> httpx.URL:
     return parsed
 
 
+AllowEntry = tuple[str, int | None]
+"""(normalised host, port); port None allows every port of the host."""
+
+
+def _allow_entry(entry: str) -> AllowEntry:
+    text = entry.strip().lower()
+    if text.startswith("["):  # [v6] or [v6]:port
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+        return _normalise_host(host), int(port) if port.isdigit() else None
+    if text.count(":") == 1:  # name:port or v4:port (a bare IPv6 literal has several colons)
+        host, port = text.split(":")
+        if port.isdigit():
+            return _normalise_host(host), int(port)
+    return _normalise_host(text), None
+
+
+def _is_allowed(url: httpx.URL, host: str, allowed: frozenset[AllowEntry]) -> bool:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return (host, None) in allowed or (host, port) in allowed
+
+
 def _normalise_host(host: str) -> str:
     host = host.strip().lower().rstrip(".").strip("[]")
     try:
@@ -164,16 +187,19 @@ def _normalise_host(host: str) -> str:
         return host
 
 
-async def _vetted_addresses(url: httpx.URL, *, allowed: frozenset[str], param: str | None) -> list[str]:
+async def _vetted_addresses(
+    url: httpx.URL, *, allowed: frozenset[AllowEntry], param: str | None
+) -> list[str]:
     """The addresses to connect to, after refusing any non-public one for a host not allowed."""
     host = _normalise_host(url.host)
-    if host in METADATA_HOSTS and host not in allowed:
+    host_allowed = _is_allowed(url, host, allowed)
+    if host in METADATA_HOSTS and not host_allowed:
         raise InvalidRequest(f"Refusing to fetch {url}: {url.host} is a cloud metadata host", param=param)
     try:
         addresses: list[IPAddress] = [ipaddress.ip_address(host)]
     except ValueError:
         addresses = await _resolve(host, url.port or (443 if url.scheme == "https" else 80), param=param)
-    if host not in allowed:
+    if not host_allowed:
         for address in addresses:
             reason = address_refusal(address)
             if reason is not None:

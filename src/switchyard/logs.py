@@ -120,6 +120,28 @@ class BufferedStreamHandler(logging.StreamHandler):
         super().close()
 
 
+def _to_logging(message: Any) -> None:
+    """A loguru sink: the record, at its level number, on the `logging` logger of its name."""
+    record = message.record
+    logger = logging.getLogger(record["extra"].get("name") or record["name"] or "loguru")
+    if logger.isEnabledFor(record["level"].no):
+        logger.log(record["level"].no, "%s", record["message"])
+
+
+def route_library_logs() -> None:
+    """Send gemini-webapi's lines (it logs with loguru, to its own stderr sink, at DEBUG) through
+    `logging`, so our level, format and redaction apply to them. Idempotent."""
+    from loguru import logger as loguru_logger
+
+    global _library_sink
+    if _library_sink is None:
+        loguru_logger.remove()  # the default stderr sink, which bypasses everything of ours
+        _library_sink = loguru_logger.add(_to_logging, level=0, format="{message}")
+
+
+_library_sink: int | None = None
+
+
 def configure_logging(level: str = "info", fmt: str = "text") -> None:
     handler = BufferedStreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
@@ -138,3 +160,4 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("httpx", "httpcore", "alembic", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    route_library_logs()

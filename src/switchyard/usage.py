@@ -4,6 +4,11 @@ Every request that presented a valid key becomes one `UsageEvent`. Writing each 
 would put a database round trip on every request's path, so `record()` only appends to a buffer
 and a background task writes the buffer every `flush_interval_s`. `close()` writes what is left;
 the app calls it after uvicorn has drained open streams on shutdown, so no event is lost.
+
+One bad event must never block the others: text columns are made `storable()` before writing, and
+when a batch still fails for anything but an unreachable store, it is written again event by event;
+an event that fails on its own is logged (its request id and the driver's error, no values) and
+dropped, never retried forever.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from sqlalchemy import Dialect, Table, bindparam, insert, update
+from sqlalchemy import exc as sa_exc
 
 from switchyard.store.db import Store
 from switchyard.store.tables import ClientKey, UsageEvent
+from switchyard.store.text import StorableString, storable
 
 log = logging.getLogger("switchyard.usage")
 
@@ -45,6 +52,35 @@ class UsageRecord:
 
 _FIELDS = tuple(f.name for f in fields(UsageRecord))
 _INSERT = insert(cast(Table, UsageEvent.__table__)).values({name: bindparam(name) for name in _FIELDS})
+# Rows bypass the column types (below), so text columns are made storable here: name → length.
+_TEXT_LENGTHS = {
+    column.name: column.type.length
+    for column in cast(Table, UsageEvent.__table__).columns
+    if isinstance(column.type, StorableString)
+}
+
+
+def _value(record: UsageRecord, name: str) -> Any:
+    value = getattr(record, name)
+    if name in _TEXT_LENGTHS:
+        return storable(value, _TEXT_LENGTHS[name])
+    return value
+
+
+def store_unreachable(error: BaseException) -> bool:
+    """The store itself failed (connection, pool, lock), not the data: worth retrying later."""
+    if isinstance(error, sa_exc.DBAPIError):
+        return error.connection_invalidated or isinstance(
+            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(error, OSError | TimeoutError | sa_exc.TimeoutError | sa_exc.DisconnectionError)
+
+
+def _driver_error(error: BaseException) -> str:
+    """The driver's error class and first line, without the SQL parameters SQLAlchemy appends."""
+    cause = error.orig if isinstance(error, sa_exc.StatementError) and error.orig else error
+    lines = str(cause).splitlines()
+    return f"{type(cause).__name__}: {lines[0][:200] if lines else ''}"
 
 
 def _driver_insert(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
@@ -90,10 +126,38 @@ class UsageRecorder:
                 return 0
             try:
                 await self._write(batch)
+            except Exception as error:
+                if store_unreachable(error):
+                    self._buffer[:0] = batch
+                    raise
+                return await self._write_one_by_one(batch)
             except BaseException:
                 self._buffer[:0] = batch
                 raise
             return len(batch)
+
+    async def _write_one_by_one(self, batch: list[UsageRecord]) -> int:
+        """Write each event alone, dropping those that fail on their own; keep the rest if the
+        store becomes unreachable meanwhile."""
+        written = 0
+        for index, record in enumerate(batch):
+            try:
+                await self._write([record])
+            except Exception as error:
+                if store_unreachable(error):
+                    self._buffer[:0] = batch[index:]
+                    raise
+                log.error(
+                    "dropped a usage event the store refuses: request %s (%s)",
+                    record.request_id,
+                    _driver_error(error),
+                )
+            except BaseException:
+                self._buffer[:0] = batch[index:]
+                raise
+            else:
+                written += 1
+        return written
 
     async def _write(self, batch: list[UsageRecord]) -> None:
         last_used: dict[int, float] = {}
@@ -104,9 +168,9 @@ class UsageRecorder:
             connection = await session.connection()
             sql, order = _driver_insert(connection.dialect)
             if connection.dialect.positional:
-                rows: list[Any] = [tuple([getattr(r, name) for name in order]) for r in batch]
+                rows: list[Any] = [tuple([_value(r, name) for name in order]) for r in batch]
             else:
-                rows = [{name: getattr(r, name) for name in order} for r in batch]
+                rows = [{name: _value(r, name) for name in order} for r in batch]
             await connection.exec_driver_sql(sql, rows)
             for key_id, moment in last_used.items():
                 await session.execute(

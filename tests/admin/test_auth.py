@@ -125,3 +125,23 @@ def test_form_posts_without_the_csrf_token_are_refused(stack: Stack) -> None:
             assert browser.post(path, data=data).status_code == 403, path
         assert browser.get("/admin/api/keys").json() == []
         assert [a["name"] for a in browser.get("/admin/api/accounts").json()] == ["antigravity-1"]
+
+
+def test_wrong_admin_keys_are_braked_per_address_with_401(stack: Stack) -> None:
+    """After ten wrong keys in a minute no key from that address is even evaluated (the right one
+    included), each answer a documented 401 with Retry-After; a session cookie keeps working."""
+    with httpx.Client(base_url=stack.gateway) as browser:
+        assert _log_in(browser, ADMIN_KEY).status_code == 303  # a session, before the flood
+        for _ in range(10):
+            wrong = httpx.get(f"{stack.gateway}/admin/api/keys", headers={"Authorization": "Bearer guess"})
+            assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_admin_key"
+        for key in ("another-guess", ADMIN_KEY):
+            braked = httpx.get(f"{stack.gateway}/admin/api/keys", headers={"Authorization": f"Bearer {key}"})
+            assert braked.status_code == 401, braked.text
+            assert braked.json()["error"]["code"] == "admin_key_throttled"
+            assert 1 <= int(braked.headers["retry-after"]) <= 60
+        with httpx.Client(base_url=stack.gateway) as other_browser:
+            login = _log_in(other_browser, ADMIN_KEY)
+        assert login.status_code == 401 and "Too many wrong keys" in login.text
+        assert 1 <= int(login.headers["retry-after"]) <= 60
+        assert browser.get("/admin/api/keys").status_code == 200  # the earlier session still works

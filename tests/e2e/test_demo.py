@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
+
+from tests.servers import free_port
 
 
 def test_ready_line_names_gateway_control_and_key(demo: tuple[str, str, str]) -> None:
@@ -71,3 +78,26 @@ def test_demo_serves_both_chat_surfaces(demo: tuple[str, str, str]) -> None:
     ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert response.status_code == 200 and lines[-1] == "data: [DONE]"
+
+
+def test_sigterm_leaves_no_temporary_store_behind(tmp_path: Path) -> None:
+    """Issue 17 #14: the demo's throw-away store (with its secret.key) is deleted on SIGTERM too."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "switchyard", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("switchyard demo ready:"), line
+        assert list(tmp_path.glob("switchyard-demo-*")), "the demo keeps its store in the temp folder"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout:
+            process.stdout.close()
+    assert list(tmp_path.glob("switchyard-demo-*")) == []

@@ -58,6 +58,19 @@ def test_ip_block_1060_rests_the_whole_account(tmp_path: Path) -> None:
         assert {"gemini-flash", "gemini-flash-thinking", "gemini-pro"} <= cooling
 
 
+def _files_holding(folder: Path, secrets: list[str]) -> list[Path]:
+    """Files under `folder` whose name or content holds any of `secrets` in clear."""
+    found = []
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        content = path.read_bytes()
+        named = ".cached_cookies" in path.name or any(secret in path.name for secret in secrets)
+        if named or any(secret.encode() in content for secret in secrets):
+            found.append(path)
+    return found
+
+
 def test_rotated_cookie_is_sealed_in_the_store_and_used_after_a_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,7 +84,8 @@ def test_rotated_cookie_is_sealed_in_the_store_and_used_after_a_restart(
             gemini_web_refresh_interval_s=0.3,
         )
         stack = WebStack(gateway="", proxy=proxy, control=control, settings=settings)
-        original = stack.add_account("gemini-web-1")["psidts"]
+        cookies = stack.add_account("gemini-web-1")
+        original = cookies["psidts"]
         stack.key = create_key(settings)
 
         def stored() -> str:
@@ -96,6 +110,10 @@ def test_rotated_cookie_is_sealed_in_the_store_and_used_after_a_restart(
 
         sealed = stack.run(raw_secret)
         assert rotated not in sealed and original not in sealed  # encrypted at rest
+        # nothing else on disk holds them either: the library's cookie cache was never written,
+        # not after the rotation, not at shutdown (issue 17 #5)
+        assert _files_holding(tmp_path, [cookies["psid"], original, rotated]) == []
+        assert not library_cache.exists() or not any(library_cache.iterdir())
 
         # restart: same store, no trace of the library's own cookie cache, no more rotation
         shutil.rmtree(library_cache, ignore_errors=True)

@@ -118,3 +118,39 @@ def test_usage_is_recorded_per_request(stack: Stack) -> None:
         ok.provider == "antigravity" and ok.model == "gemini-2.5-flash" and ok.account in stack.account_names
     )
     assert ok.prompt_tokens > 0 and ok.completion_tokens > 0 and ok.latency_ms > 0 and ok.ttfb_ms is not None
+
+
+def test_refused_and_malformed_requests_do_not_use_the_request_quota(stack: Stack) -> None:
+    """Issue 17 #11: a client is charged neither for its own mistakes nor for refusals."""
+    key = stack.create_key("refund-key", quota_requests=Quota(3, "day"))
+    malformed = httpx.post(
+        stack.gateway + URL.format(model="gemini-2.5-flash"),
+        headers={"x-goog-api-key": key},
+        json={"contents": []},
+        timeout=30,
+    )
+    assert malformed.status_code == 400
+    for _ in range(4):
+        assert call(stack, key, model="no-such-model").status_code == 404
+    time.sleep(0.3)  # flushed: a counter seeded now sees them in the usage table
+    assert [call(stack, key).status_code for _ in range(3)] == [200, 200, 200]
+    assert call(stack, key).status_code == 429
+    stack.run(
+        lambda store: service.update_limits(
+            store, "refund-key", service.KeyLimits(quota_requests=Quota(3, "day"))
+        )
+    )
+    assert call(stack, key).status_code == 429  # reseeded from the table: the same three count
+
+
+def test_concurrent_first_requests_never_exceed_the_request_quota(stack: Stack) -> None:
+    key = stack.create_key("race-key", quota_requests=Quota(5, "day"))
+    statuses: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: statuses.append(call(stack, key).status_code)) for _ in range(30)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 5 and statuses.count(429) == 25, statuses

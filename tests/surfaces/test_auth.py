@@ -104,3 +104,32 @@ def test_request_id_is_echoed_when_sane(gateway: Gateway) -> None:
     assert response.headers["x-request-id"] == "abc-123"
     response = httpx.get(gateway.url + "/healthz", headers={"x-request-id": "bad id with spaces"})
     assert response.headers["x-request-id"] != "bad id with spaces"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/gemini_official/v1/models"),  # 401
+        ("GET", "/antigravity/v1/nowhere"),  # 404
+        ("GET", "/antigravity/v1/chat/completions"),  # 405
+        ("GET", "/admin/api/keys"),  # 401 on the admin app
+        ("GET", "/healthz"),  # no error: one id too
+    ],
+)
+def test_every_response_carries_one_request_id(gateway: Gateway, method: str, path: str) -> None:
+    response = httpx.request(method, gateway.url + path, headers={"x-request-id": "one-id"})
+    assert response.headers.get_list("x-request-id") == ["one-id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/antigravity/v1/chat/completions", "POST"),
+        ("DELETE", "/gemini_official/v1/models", "GET"),
+        ("PUT", "/admin/api/keys", "GET"),
+    ],
+)
+def test_405_says_which_methods_are_allowed(gateway: Gateway, method: str, path: str, allowed: str) -> None:
+    response = httpx.request(method, gateway.url + path)
+    assert response.status_code == 405
+    assert allowed in [part.strip() for part in response.headers["allow"].split(",")]

@@ -70,3 +70,39 @@ def test_chunked_bodies_are_limited_too(small_gateway: Gateway) -> None:
         content=chunks(),
     )
     assert response.status_code == 413
+
+
+def _assert_openai_413(response: httpx.Response) -> None:
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert "SWITCHYARD_MAX_REQUEST_BYTES" in error["message"] and "type" in error
+
+
+def test_image_generation_json_bodies_are_limited(small_gateway: Gateway) -> None:
+    key = small_gateway.create_key()
+    response = httpx.post(
+        small_gateway.url + "/gemini_official/v1/images/generations",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "gemini-3-pro-imagen", "prompt": "x" * 4000},
+    )
+    _assert_openai_413(response)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_image_edit_multipart_bodies_are_limited(small_gateway: Gateway, chunked: bool) -> None:
+    key = small_gateway.create_key()
+    request = httpx.Request(
+        "POST",
+        small_gateway.url + "/gemini_official/v1/images/edits",
+        headers={"Authorization": f"Bearer {key}"},
+        data={"model": "gemini-3-pro-imagen", "prompt": "a cat"},
+        files={"image": ("cat.png", b"\x89PNG\r\n\x1a\n" + b"0" * 6000, "image/png")},
+    )
+    body = request.read()
+    headers = dict(request.headers)
+    content: bytes | Iterator[bytes] = body
+    if chunked:
+        headers.pop("content-length")
+        content = iter([body[i : i + 1000] for i in range(0, len(body), 1000)])
+    response = httpx.post(request.url, headers=headers, content=content)
+    _assert_openai_413(response)

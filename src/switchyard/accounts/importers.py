@@ -137,12 +137,14 @@ def parse_text(text: str, label: str, provider: str | None) -> Parsed:
         return parse_lines(text, label, provider)
     try:
         data = json.loads(text)  # not `stripped`: error line numbers must match the file
+        return parse_json(data, label, provider)
     except json.JSONDecodeError as exc:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines):
             return parse_json_lines(text, label, provider)
         return _skip(label, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
-    return parse_json(data, label, provider)
+    except RecursionError:  # no export nests this deep; the parser and the walk are recursive
+        return _skip(label, "the JSON nests arrays or objects too deeply to be an export")
 
 
 def parse_json_lines(text: str, label: str, provider: str | None) -> Parsed:

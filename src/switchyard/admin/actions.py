@@ -125,7 +125,9 @@ async def import_upload(
     directory holds it for the duration (its name keeps the extension the format sniffing likes)."""
     if len(content) > MAX_IMPORT_BYTES:
         raise PayloadTooLarge(f"the file is over {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
-    safe_name = Path(filename or "upload.txt").name or "upload.txt"
+    safe_name = Path(filename or "upload.txt").name
+    if safe_name in ("", ".", ".."):  # `..` would name the temporary folder's parent
+        safe_name = "upload.txt"
     with tempfile.TemporaryDirectory(prefix="switchyard-import-") as folder:
         path = Path(folder) / safe_name
         path.write_bytes(content)

@@ -135,7 +135,7 @@ def _usage_router() -> APIRouter:
         provider: str | None = None,
         status: Annotated[str | None, Query(description="ok, error, 2xx, 4xx, 5xx or a code")] = None,
         limit: Annotated[int, Query(ge=1, le=usage_queries.RECENT_LIMIT_MAX)] = 100,
-        before_id: int | None = None,
+        before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> RequestLogOut:
         filters = RequestFilters(key=key, model=model, provider=provider, status=status)
         with service_errors():

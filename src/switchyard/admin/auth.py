@@ -39,6 +39,7 @@ SESSION_COOKIE = "switchyard_admin"
 LOGIN_CSRF_COOKIE = "switchyard_login"
 SESSION_TTL_S = 12 * 3600
 FAILURES_PER_MINUTE = 10
+FAILURE_WINDOW_S = 60.0
 """Wrong admin keys accepted per client address per minute before it is told to wait: enough for
 typos, far too few to guess a 192-bit key (which is hopeless anyway) or to flood the log."""
 
@@ -73,14 +74,24 @@ class AdminAuth:
     def check_key(self, presented: str) -> bool:
         return hmac.compare_digest(hash_admin_key(presented.strip()), self.key_hash)
 
-    def throttled(self, client: str) -> bool:
-        """Too many wrong keys from `client` in the last minute?"""
+    def throttled(self, client: str) -> float | None:
+        """Seconds until `client` may present an admin key again, after too many wrong ones in the
+        last minute; None when it may now.
+
+        While throttled no key from `client` is evaluated, the right one included: otherwise the
+        brake would still answer every guess, right or wrong (issue 17 #9). Refused attempts do not
+        extend the wait, so an operator behind the same address waits at most a minute, and a
+        session cookie keeps working meanwhile.
+        """
         recent = self.failures.get(client)
         if not recent:
-            return False
-        while recent and recent[0] < time.monotonic() - 60:
+            return None
+        now = time.monotonic()
+        while recent and recent[0] <= now - FAILURE_WINDOW_S:
             recent.popleft()
-        return len(recent) >= FAILURES_PER_MINUTE
+        if len(recent) < FAILURES_PER_MINUTE:
+            return None
+        return recent[0] + FAILURE_WINDOW_S - now
 
     def note_failure(self, client: str) -> None:
         if len(self.failures) > 10_000:  # bounded: a scan from many addresses must not grow memory

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from switchyard.admin.auth import SESSION_COOKIE, AdminAuth
-from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimited, SwitchyardError
+from switchyard.errors import AuthenticationFailed, PermissionDenied, SwitchyardError
 from switchyard.runtime import Runtime
 from switchyard.store.db import Store
 
@@ -75,13 +75,16 @@ async def require_admin(
     """The Bearer admin key, or a session cookie plus `X-CSRF-Token` on anything but a read."""
     auth = admin_auth(request)
     if credentials is not None:
+        client = client_address(request)
+        wait_s = auth.throttled(client)
+        if wait_s is not None:  # no key is even looked at (see AdminAuth.throttled)
+            raise AdminAuthRequired(
+                "too many wrong admin keys from this address; try again later",
+                code="admin_key_throttled",
+                retry_after=wait_s,
+            )
         if auth.check_key(credentials.credentials):
             return Admin(session=None)
-        # The right key always works: a flood of wrong ones from a shared address (a reverse
-        # proxy) must not lock the operator out; it only earns the flooder a 429.
-        client = client_address(request)
-        if auth.throttled(client):
-            raise RateLimited("too many wrong admin keys; wait a minute", retry_after=60)
         auth.note_failure(client)
         raise AdminAuthRequired("wrong admin key", code="invalid_admin_key")
     session = auth.session_id(request.cookies.get(SESSION_COOKIE))

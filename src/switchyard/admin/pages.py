@@ -4,6 +4,7 @@ down reset times and asks before deleting."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections import Counter
 from typing import Annotated
@@ -58,10 +59,13 @@ def _login_routes(router: APIRouter) -> None:
         if not isinstance(token, str) or not cookie or not secrets.compare_digest(token, cookie):
             return error_page(request, 403, "The login form expired. Reload the page and try again.")
         target = _safe_next(text(form, "next") or "/admin")
+        client = client_address(request)
+        wait_s = auth.throttled(client)
+        if wait_s is not None:  # no key is even looked at (see AdminAuth.throttled)
+            page = _login_form(request, target, "Too many wrong keys. Wait a minute and try again.", 401)
+            page.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+            return page
         if not auth.check_key(text(form, "admin_key")):
-            client = client_address(request)
-            if auth.throttled(client):
-                return _login_form(request, target, "Too many wrong keys. Wait a minute and try again.", 429)
             auth.note_failure(client)
             return _login_form(request, target, "That is not the admin key.", 401)
         response = RedirectResponse(target, status_code=303)

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchyard.keys.limits import parse_expiry, parse_quota
 from switchyard.keys.service import KeyLimits
 
+INT32_MAX = 2**31 - 1
+"""The largest `rpm` and `max_concurrent` the store's integer columns hold (PostgreSQL `integer`)."""
+
 
 class KeyLimitsIn(BaseModel):
     """Limits in the CLI's syntax: `expires` `30d`/`2026-12-31`, quotas `1000/day`; absent = unlimited."""
@@ -18,8 +21,8 @@ class KeyLimitsIn(BaseModel):
 
     expires: str | None = Field(None, examples=["30d"])
     models: list[str] | None = Field(None, examples=[["gemini-*"]])
-    rpm: int | None = Field(None, ge=1)
-    max_concurrent: int | None = Field(None, ge=1)
+    rpm: int | None = Field(None, ge=1, le=INT32_MAX)
+    max_concurrent: int | None = Field(None, ge=1, le=INT32_MAX)
     quota_requests: str | None = Field(None, examples=["1000/day"])
     quota_tokens: str | None = Field(None, examples=["2000000/month"])
 

@@ -8,25 +8,29 @@ import typer
 import uvicorn
 
 from switchyard.cli.common import ConfigOption, console, settings_from
+from switchyard.config import Settings
+from switchyard.http_protocol import server_options
 from switchyard.logs import configure_logging
 from switchyard.tuning import tune_process
 
 EMULATOR_NAMES = ("oauth", "antigravity", "gemini-web")
 
 
-def run_uvicorn(app: object, host: str, port: int, *, grace_s: float, log_level: str) -> None:
-    """uvicorn with uvloop and httptools; on SIGTERM it stops accepting and lets streams finish."""
+def run_uvicorn(app: object, settings: Settings) -> None:
+    """uvicorn with uvloop and httptools (with the gateway's connection deadlines, http_protocol.py);
+    on SIGTERM it stops accepting and lets streams finish."""
+    grace_s = settings.shutdown_grace_s
     uvicorn.run(
         app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         loop="uvloop",
-        http="httptools",
-        log_level=log_level,
+        log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=int(grace_s) if grace_s else None,
         server_header=False,
         log_config=None,
+        **server_options(settings),
     )
 
 
@@ -51,13 +55,7 @@ def register(app: typer.Typer) -> None:
         )
         app = create_app(settings)
         tune_process()  # after the imports and the app are built: they are what the collector should skip
-        run_uvicorn(
-            app,
-            settings.host,
-            settings.port,
-            grace_s=settings.shutdown_grace_s,
-            log_level=settings.log_level,
-        )
+        run_uvicorn(app, settings)
 
     @app.command()
     def migrate(config: str | None = ConfigOption) -> None:

@@ -4,6 +4,11 @@ Looking a key up costs a database round trip, so verified keys are cached for `c
 (a key disabled from the CLI, another process, stops working within that time). Rate windows,
 concurrency and quota counters live in this process; quota counters are seeded from the usage
 table the first time a key is seen in a period, so they survive restarts.
+
+A request counts toward the request quota from its admission, and is refunded when it ends in a
+4xx: the client is charged neither for its own mistakes nor for refusals. The seed counts the
+usage rows the same way (every status but 4xx). Seeding awaits the store, so every check and
+count of one admission happens after the last await: concurrent first requests cannot all pass.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -53,20 +59,30 @@ class _KeyState:
     tokens: _Counter = field(default_factory=_Counter)
 
 
+def is_refunded(status: int) -> bool:
+    """A request that ended with this status does not count toward the request quota."""
+    return 400 <= status < 500
+
+
 class Lease:
     """Holds one concurrency slot of a key until released (at the end of the response or stream)."""
 
-    __slots__ = ("_released", "_state", "key")
+    __slots__ = ("_counted_in", "_released", "_state", "key")
 
-    def __init__(self, key: KeyRecord, state: _KeyState) -> None:
+    def __init__(self, key: KeyRecord, state: _KeyState, counted_in: float | None) -> None:
         self.key = key
         self._state = state
         self._released = False
+        self._counted_in = counted_in
+        """The end of the quota period this request was counted in (None: not counted)."""
 
-    def release(self) -> None:
+    def release(self, status: int | None = None) -> None:
         if not self._released:
             self._released = True
             self._state.in_flight -= 1
+            requests = self._state.requests
+            if status is not None and is_refunded(status) and self._counted_in == requests.period_end:
+                requests.used = max(0, requests.used - 1)
 
 
 def _fmt_time(moment: float) -> str:
@@ -154,6 +170,12 @@ class KeyGuard:
             )
         state = self._states.setdefault(key.id, _KeyState())
         now = time.time()
+        # Seed the quota counters first: from here on, no await until the request is counted.
+        if limits.quota_requests:
+            await self._seed(key, state.requests, limits.quota_requests, "requests", now)
+        if limits.quota_tokens:
+            await self._seed(key, state.tokens, limits.quota_tokens, "tokens", now)
+        now = time.time()
         if limits.rpm:
             self._check_rpm(key, state, limits.rpm, now)
         if limits.max_concurrent and state.in_flight >= limits.max_concurrent:
@@ -163,20 +185,18 @@ class KeyGuard:
                 retry_after=1,
                 code="concurrency_limit_exceeded",
             )
-        if limits.quota_requests:
-            counter = await self._counter(key, state.requests, limits.quota_requests, "requests", now)
-            if counter.used >= limits.quota_requests.limit:
-                raise self._quota_error(key, "request", limits.quota_requests, counter, now)
-        if limits.quota_tokens:
-            counter = await self._counter(key, state.tokens, limits.quota_tokens, "tokens", now)
-            if counter.used >= limits.quota_tokens.limit:
-                raise self._quota_error(key, "token", limits.quota_tokens, counter, now)
+        if limits.quota_requests and state.requests.used >= limits.quota_requests.limit:
+            raise self._quota_error(key, "request", limits.quota_requests, state.requests, now)
+        if limits.quota_tokens and state.tokens.used >= limits.quota_tokens.limit:
+            raise self._quota_error(key, "token", limits.quota_tokens, state.tokens, now)
         if limits.rpm:
             state.recent.append(now)
+        counted_in = None
         if limits.quota_requests:
             state.requests.used += 1
+            counted_in = state.requests.period_end
         state.in_flight += 1
-        return Lease(key, state)
+        return Lease(key, state, counted_in)
 
     def add_tokens(self, key: KeyRecord, tokens: int) -> None:
         """Count a finished request's tokens toward the key's token quota."""
@@ -196,24 +216,28 @@ class KeyGuard:
                 code="rate_limit_exceeded",
             )
 
-    async def _counter(
-        self, key: KeyRecord, counter: _Counter, quota: Quota, kind: str, now: float
-    ) -> _Counter:
-        if now >= counter.period_end:
-            start, end = period_bounds(quota.period, now)
-            counter.period_start, counter.period_end = start, end
-            counter.used = await self._used_since(key.id, start, kind)
-        return counter
+    async def _seed(self, key: KeyRecord, counter: _Counter, quota: Quota, kind: str, now: float) -> None:
+        """Start the counter of the period holding `now` from the usage table, once per period: of
+        concurrent first requests only the first result is kept (the others' would overwrite the
+        counts made meanwhile)."""
+        if now < counter.period_end:
+            return
+        start, end = period_bounds(quota.period, now)
+        used = await self._used_since(key.id, start, kind)
+        if counter.period_end != end:
+            counter.period_start, counter.period_end, counter.used = start, end, used
 
     async def _used_since(self, key_id: int, start: float, kind: str) -> int:
-        column = (
-            func.count(UsageEvent.id)
-            if kind == "requests"
-            else func.coalesce(func.sum(UsageEvent.prompt_tokens + UsageEvent.completion_tokens), 0)
-        )
+        column: Any
+        if kind == "requests":
+            column = func.count(UsageEvent.id)
+            counted = ~UsageEvent.status.between(400, 499)  # as `is_refunded`
+        else:
+            column = func.coalesce(func.sum(UsageEvent.prompt_tokens + UsageEvent.completion_tokens), 0)
+            counted = UsageEvent.id.is_not(None)
         async with self._store.sessions() as session:
             value = await session.scalar(
-                select(column).where(UsageEvent.key_id == key_id, UsageEvent.created_at >= start)
+                select(column).where(UsageEvent.key_id == key_id, UsageEvent.created_at >= start, counted)
             )
         return int(value or 0)
 

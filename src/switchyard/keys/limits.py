@@ -47,11 +47,18 @@ def parse_expiry(text: str, now: float | None = None) -> float:
     return moment.timestamp()
 
 
+QUOTA_MAX = 2**63 - 1
+"""The store keeps quotas in 64-bit integer columns."""
+
+
 def parse_quota(text: str) -> Quota:
     match = _QUOTA.match(text.strip().lower())
     if not match:
         raise ValueError(f"cannot read quota {text!r}: use N/day, N/week or N/month, e.g. 1000/day")
-    return Quota(int(match.group(1)), match.group(2))  # type: ignore[arg-type]
+    limit = int(match.group(1))
+    if limit > QUOTA_MAX:
+        raise ValueError(f"cannot read quota {text!r}: the limit may be at most {QUOTA_MAX}")
+    return Quota(limit, match.group(2))  # type: ignore[arg-type]
 
 
 def period_bounds(period: Period, now: float | None = None) -> tuple[float, float]:

@@ -157,6 +157,8 @@ async def create_key(
     async with store.sessions() as session:
         if await session.scalar(select(ClientKey.id).where(ClientKey.name == name)) is not None:
             raise KeyExists(f"a key named {name!r} exists already")
+        if await session.scalar(select(ClientKey.id).where(ClientKey.key_hash == hash_key(key))) is not None:
+            raise KeyExists("another key has that value already; choose a different one")
         row = ClientKey(
             name=name,
             key_hash=hash_key(key),
@@ -186,7 +188,9 @@ async def _usage(store: Store, key: KeyPublic) -> KeyUsage:
             usage.requests_in_period = int(
                 await session.scalar(
                     select(func.count(UsageEvent.id)).where(
-                        UsageEvent.key_id == key.id, UsageEvent.created_at >= start
+                        UsageEvent.key_id == key.id,
+                        UsageEvent.created_at >= start,
+                        ~UsageEvent.status.between(400, 499),  # counted as the guard counts (keys/guard.py)
                     )
                 )
                 or 0

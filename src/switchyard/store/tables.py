@@ -1,11 +1,17 @@
-"""The schema. Times are Unix seconds (float): portable across SQLite and PostgreSQL, cheap to compare."""
+"""The schema. Times are Unix seconds (float): portable across SQLite and PostgreSQL, cheap to compare.
+
+Every text column is `Storable*` (store/text.py): whatever text a client or upstream chose, the
+store can hold it.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from switchyard.store.text import StorableString, StorableText
 
 
 class Base(DeclarativeBase):
@@ -18,9 +24,9 @@ class ClientKey(Base):
     __tablename__ = "client_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    fingerprint: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(StorableString(200), unique=True)
+    key_hash: Mapped[str] = mapped_column(StorableString(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(StorableString(16))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -29,9 +35,9 @@ class ClientKey(Base):
     rpm: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_concurrent: Mapped[int | None] = mapped_column(Integer, nullable=True)
     quota_requests: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    quota_requests_period: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    quota_requests_period: Mapped[str | None] = mapped_column(StorableString(8), nullable=True)
     quota_tokens: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    quota_tokens_period: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    quota_tokens_period: Mapped[str | None] = mapped_column(StorableString(8), nullable=True)
 
 
 class Account(Base):
@@ -40,24 +46,24 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(32), index=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    secret: Mapped[str] = mapped_column(Text)
-    secret_fingerprint: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(StorableString(32), index=True)
+    name: Mapped[str] = mapped_column(StorableString(200), unique=True)
+    secret: Mapped[str] = mapped_column(StorableText)
+    secret_fingerprint: Mapped[str] = mapped_column(StorableString(16))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(32), default="active")
-    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    status_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    project_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
-    proxy_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    user_agent: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(StorableString(32), default="active")
+    status_reason: Mapped[str | None] = mapped_column(StorableText, nullable=True)
+    status_url: Mapped[str | None] = mapped_column(StorableText, nullable=True)
+    project_id: Mapped[str | None] = mapped_column(StorableString(200), nullable=True)
+    email: Mapped[str | None] = mapped_column(StorableString(320), nullable=True)
+    proxy_url: Mapped[str | None] = mapped_column(StorableText, nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(StorableText, nullable=True)
     """Antigravity: this account's client fingerprint, over the gateway's setting (not a secret)."""
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(StorableText, nullable=True)
 
 
 class AccountModelState(Base):
@@ -66,12 +72,12 @@ class AccountModelState(Base):
     __tablename__ = "account_model_state"
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model: Mapped[str] = mapped_column(StorableString(100), primary_key=True)
     cooldown_until: Mapped[float | None] = mapped_column(Float, nullable=True)
-    cooldown_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cooldown_reason: Mapped[str | None] = mapped_column(StorableText, nullable=True)
     quota_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
     quota_reset_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(StorableText, nullable=True)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
     tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[float] = mapped_column(Float)
@@ -88,15 +94,15 @@ class UsageEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[float] = mapped_column(Float)
-    request_id: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(StorableString(64))
     key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    key_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    surface: Mapped[str] = mapped_column(String(32))
-    provider: Mapped[str] = mapped_column(String(32))
-    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    account: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    key_name: Mapped[str | None] = mapped_column(StorableString(200), nullable=True)
+    surface: Mapped[str] = mapped_column(StorableString(32))
+    provider: Mapped[str] = mapped_column(StorableString(32))
+    model: Mapped[str | None] = mapped_column(StorableString(100), nullable=True)
+    account: Mapped[str | None] = mapped_column(StorableString(200), nullable=True)
     status: Mapped[int] = mapped_column(Integer)
-    error_class: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_class: Mapped[str | None] = mapped_column(StorableString(32), nullable=True)
     stream: Mapped[bool] = mapped_column(Boolean, default=False)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
@@ -111,9 +117,9 @@ class WebConversation(Base):
 
     __tablename__ = "web_conversations"
 
-    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account: Mapped[str] = mapped_column(String(200))
-    model: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(StorableString(64), primary_key=True)
+    account: Mapped[str] = mapped_column(StorableString(200))
+    model: Mapped[str] = mapped_column(StorableString(100))
     chat_metadata: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float, index=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from switchyard.store.db import Store
 from switchyard.store.tables import WebConversation
@@ -58,14 +60,19 @@ async def remember(
     ttl_s: float,
     max_rows: int,
 ) -> None:
-    """Record (or refresh) a conversation, then drop expired rows and the oldest beyond `max_rows`."""
+    """Record (or refresh) a conversation, then drop expired rows and the oldest beyond `max_rows`.
+
+    An upsert: identical chats finishing at once write the same digest, and must not collide.
+    """
     now = time.time()
     async with store.sessions() as session:
-        row = await session.get(WebConversation, key_hash)
-        if row is None:
-            row = WebConversation(key_hash=key_hash, created_at=now)
-            session.add(row)
-        row.account, row.model, row.chat_metadata, row.expires_at = account, model, metadata, now + ttl_s
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        changes = {"account": account, "model": model, "chat_metadata": metadata, "expires_at": now + ttl_s}
+        await session.execute(
+            insert(WebConversation)
+            .values(key_hash=key_hash, created_at=now, **changes)
+            .on_conflict_do_update(index_elements=["key_hash"], set_=changes)
+        )
         await session.execute(delete(WebConversation).where(WebConversation.expires_at <= now))
         await session.flush()
         count = await session.scalar(select(func.count()).select_from(WebConversation)) or 0

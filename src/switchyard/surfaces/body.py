@@ -9,6 +9,7 @@ one growing buffer and dropped as soon as they are parsed (field-notes §9: memo
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.types import Message
 
 from switchyard.errors import PayloadTooLarge
 
@@ -34,6 +35,27 @@ async def read_body(request: Request, max_bytes: int) -> bytearray:
         filled = end
     del buffer[filled:]
     return buffer
+
+
+def limited(request: Request, max_bytes: int) -> Request:
+    """The request, its body refused with 413 past `max_bytes`: up front when Content-Length says so,
+    else as soon as the chunks received pass it (for parsers that read the stream themselves, such
+    as Starlette's multipart parser)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(int(declared), max_bytes)
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise _too_large(received, max_bytes)
+        return message
+
+    return Request(request.scope, receive)
 
 
 def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:

@@ -19,11 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchyard.ids import new_id
 from switchyard.keys.guard import KeyRecord, Lease
 from switchyard.runtime import Runtime
+from switchyard.surfaces.catalogue import is_listed_model
 from switchyard.usage import UsageRecord
 
 log = logging.getLogger("switchyard.access")
 UPSTREAM_MODEL_HEADER = b"x-switchyard-upstream-model"
 """Names the upstream model that served a request (a forwarded or aliased name, api-contract)."""
+OTHER_MODEL = "other"
+"""The metrics label of a model name that is not one we serve."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -36,6 +39,8 @@ class RequestContext:
     surface: str = "other"
     provider: str = "-"
     model: str | None = None
+    model_known: bool = False
+    """The surface resolved `model` to a served model before admitting (else it is the client's text)."""
     key: KeyRecord | None = None
     lease: Lease | None = None
     account: str | None = None
@@ -75,9 +80,13 @@ class GatewayMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                headers = message.get("headers", ())
+                # Error responses carry the id already (the 500 handler runs outside this middleware).
+                if not any(name == b"x-request-id" for name, _ in headers):
+                    headers = [*headers, id_header]
                 if ctx.upstream_model is not None:
-                    message["headers"].append((UPSTREAM_MODEL_HEADER, ctx.upstream_model.encode()))
+                    headers = [*headers, (UPSTREAM_MODEL_HEADER, ctx.upstream_model.encode())]
+                message["headers"] = headers
             elif ctx.first_byte is None and message.get("body"):
                 ctx.first_byte = time.perf_counter()
             await send(message)
@@ -93,14 +102,16 @@ class GatewayMiddleware:
 
     def _finish(self, ctx: RequestContext, scope: Scope) -> None:
         ended = time.perf_counter()
-        if ctx.lease is not None:
-            ctx.lease.release()
         status = ctx.status or 499
+        if ctx.lease is not None:
+            ctx.lease.release(status)
         latency_s = ended - ctx.started
         ttfb_s = (ctx.first_byte - ctx.started) if ctx.first_byte is not None else None
         if ctx.surface != "other":
             metrics = self.runtime.metrics
-            metrics.requests.labels(ctx.surface, ctx.provider, ctx.model or "-", str(status)).inc()
+            metrics.requests.labels(
+                ctx.surface, ctx.provider, self._model_label(ctx, status), str(status)
+            ).inc()
             metrics.latency.labels(ctx.surface, ctx.provider).observe(latency_s)
             if ttfb_s is not None:
                 metrics.ttfb.labels(ctx.surface, ctx.provider).observe(ttfb_s)
@@ -149,6 +160,17 @@ class GatewayMiddleware:
                     }
                 },
             )
+
+    def _model_label(self, ctx: RequestContext, status: int) -> str:
+        """The model as a metrics label only when it names a model we serve: a client chooses the
+        text, and every distinct label is a time series kept for good (issue 17 #8)."""
+        if ctx.model is None:
+            return "-"
+        if status == 404:
+            return OTHER_MODEL
+        if ctx.model_known or status < 400 or is_listed_model(self.runtime, ctx.provider, ctx.model):
+            return ctx.model
+        return OTHER_MODEL
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -34,11 +34,12 @@ async def authenticate(request: Request) -> KeyRecord:
 
 
 async def admit(
-    request: Request, key: KeyRecord, *, surface: str, provider: str, model: str
+    request: Request, key: KeyRecord, *, surface: str, provider: str, model: str, model_known: bool = False
 ) -> RequestContext:
-    """Note what the request is for, then check the key's limits for it and hold a slot."""
+    """Note what the request is for, then check the key's limits for it and hold a slot.
+    `model_known`: the surface already resolved `model` to one it serves."""
     ctx = get_context(request.scope)
-    ctx.surface, ctx.provider, ctx.model = surface, provider, model
+    ctx.surface, ctx.provider, ctx.model, ctx.model_known = surface, provider, model, model_known
     runtime = runtime_of(request)
     if runtime.guard is None:
         raise RuntimeError("the key guard is not ready")

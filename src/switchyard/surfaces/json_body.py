@@ -13,6 +13,10 @@ A run is only cut when it is certainly a whole string value: it lies between two
 other quote and no backslash inside (so neither quote is escaped), the opening quote follows a
 `:` (so it opens a value rather than closing a key or a string ending in `:`), and every byte
 is base64 (which no stretch of JSON outside a string can be). Anything else is left to orjson.
+
+Bodies nested deeper than `MAX_DEPTH` objects and arrays are refused with a 400 naming the field:
+every later step (the translators, `orjson.dumps` with its limit of 254 levels, the upstream)
+would otherwise fail on them with a `RecursionError` or `TypeError` — a 500.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from switchyard.errors import InvalidRequest
+
 LARGE_BODY_BYTES = 1024 * 1024
 """Smaller bodies are parsed as they are: the copies cost little, and the scan would not pay."""
 LONG_STRING_BYTES = 64 * 1024
@@ -30,19 +36,53 @@ _STRIDE = LONG_STRING_BYTES // 2
 """Probing every `_STRIDE` bytes finds every run of at least `LONG_STRING_BYTES`."""
 _BASE64_VALUE = re.compile(rb"(?:data:[\w.+-]+/[\w.+-]+;base64,)?[A-Za-z0-9+/=_-]*")
 _WHITESPACE = b" \t\r\n"
+MAX_DEPTH = 64
+"""Levels of objects and arrays a body may nest: about 30 levels of a JSON schema inside a tool."""
 
 
 def loads(raw: bytearray) -> Any:
     """`orjson.loads(raw)`, with long base64 strings cut out first when the body is large.
 
-    `raw` is consumed (the cut strings are removed from it). Raises `orjson.JSONDecodeError`.
+    `raw` is consumed (the cut strings are removed from it). Raises `orjson.JSONDecodeError`, or
+    `InvalidRequest` for a body nested deeper than `MAX_DEPTH`.
     """
-    if len(raw) < LARGE_BODY_BYTES:
-        return orjson.loads(raw)
-    carved = _carve(raw)
+    # Fewer opening brackets than the limit cannot nest deeper than it: the usual case costs a count.
+    may_be_deep = raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+    large = len(raw) >= LARGE_BODY_BYTES
+    carved = _carve(raw) if large else {}
     document = orjson.loads(raw)
-    del raw[:]
+    if large:
+        del raw[:]
+    if may_be_deep:
+        check_depth(document)
     return _restore(document, carved) if carved else document
+
+
+def check_depth(document: Any) -> None:
+    """Raise `InvalidRequest` naming the first field nested deeper than `MAX_DEPTH` (no recursion)."""
+    if not isinstance(document, dict | list):
+        return
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while pending:
+        node, path = pending.pop()
+        if len(path) >= MAX_DEPTH:
+            field = _path_text(path[:4])
+            raise InvalidRequest(
+                f"Invalid value for '{field}': objects and arrays in it nest deeper than the "
+                f"{MAX_DEPTH} levels a request may have.",
+                param=field,
+            )
+        children = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in children:
+            if isinstance(value, dict | list):
+                pending.append((value, (*path, key)))
+
+
+def _path_text(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
 
 
 def _carve(raw: bytearray) -> dict[str, str]:

@@ -16,6 +16,7 @@ from switchyard.keys.guard import KeyRecord, model_allowed
 from switchyard.providers.antigravity import ModelSpec
 from switchyard.providers.gemini_web.models import listed_models
 from switchyard.runtime import Runtime
+from switchyard.surfaces.catalogue import antigravity_specs
 from switchyard.surfaces.context import get_context
 from switchyard.surfaces.deps import authenticate, runtime_of
 from switchyard.surfaces.render import speaks_google
@@ -23,12 +24,6 @@ from switchyard.surfaces.responses import json_response
 
 CREATED = 1_764_547_200  # 2025-12-01: a stable `created` for static catalogue entries
 GEMINI_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
-
-
-def _antigravity_specs(runtime: Any) -> list[ModelSpec]:
-    """Today's ids the accounts report, then the contract's names (api-contract.md)."""
-    provider = runtime.providers.get("antigravity")
-    return provider.catalogue.listing() if provider is not None else []
 
 
 def _openai_entry(model_id: str, owner: str) -> dict[str, Any]:
@@ -66,7 +61,7 @@ def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any]:
 
 def _antigravity_listing(request: Request, key: KeyRecord, runtime: Runtime, google: bool) -> Response:
     specs = [
-        s for s in _antigravity_specs(runtime) if model_allowed(key.limits.models, "antigravity", s.public_id)
+        s for s in antigravity_specs(runtime) if model_allowed(key.limits.models, "antigravity", s.public_id)
     ]
     if google:
         return json_response(_page([_google_entry(s) for s in specs], request))
@@ -77,7 +72,7 @@ def _antigravity_listing(request: Request, key: KeyRecord, runtime: Runtime, goo
 
 def _antigravity_one(model: str, key: KeyRecord, runtime: Runtime, google: bool) -> Response:
     name = model.removeprefix("models/")
-    for spec in _antigravity_specs(runtime):
+    for spec in antigravity_specs(runtime):
         if spec.public_id == name and model_allowed(key.limits.models, "antigravity", name):
             return json_response(_google_entry(spec) if google else _openai_entry(name, "antigravity"))
     raise NotFound(

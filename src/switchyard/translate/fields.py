@@ -49,8 +49,12 @@ def get_number(
     return value
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def get_int(body: Mapping[str, Any], key: str, *, low: int | None = None) -> int | None:
-    """An integer field (whole floats accepted, as JSON does not distinguish them)."""
+    """An integer field (whole floats accepted, as JSON does not distinguish them), within the
+    64-bit range every upstream and `orjson.dumps` accept."""
     value = body.get(key)
     if value is None:
         return None
@@ -58,6 +62,10 @@ def get_int(body: Mapping[str, Any], key: str, *, low: int | None = None) -> int
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise wrong_type(key, "an integer", value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidRequest(
+            f"Invalid value for '{key}': {value} is outside the 64-bit integer range", param=key
+        )
     if low is not None and value < low:
         raise InvalidRequest(f"'{key}' must be at least {low}, got {value}", param=key)
     return value

@@ -9,7 +9,7 @@ Why the library's own background refresh is off (`auto_refresh=False`): it rotat
 keeps the result in its process-local cookie file, so a restart would go back to the stored,
 older `__Secure-1PSIDTS`. Our keeper task rotates every `gemini_web_refresh_interval_s` with the
 library's `rotate_1psidts` and hands the new value to `AccountHooks.rotated`, which re-seals it in
-the store. Why every call passes `current_retry=0`: the library would otherwise retry a failed
+the store; the library's plaintext cookie file is never written (`keep_cookies_off_disk`). Why every call passes `current_retry=0`: the library would otherwise retry a failed
 turn five times with 5–25 s pauses on the same account; the pool retries on another account
 instead.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import tempfile
@@ -33,12 +34,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gemini_webapi import GeminiClient
+from gemini_webapi import client as library_client
 from gemini_webapi.exceptions import APIError, AuthError, TemporarilyBlockedError
 from gemini_webapi.utils import rotate_1psidts
 
 from switchyard.config import Settings
 from switchyard.errors import UpstreamError
 from switchyard.fetch import create_media_client
+from switchyard.logs import route_library_logs
 from switchyard.providers import UpstreamAccount
 from switchyard.providers.gemini_web import media, special
 from switchyard.providers.gemini_web.errors import IP_BLOCK_COOLDOWN_S, classify, cookies_expired
@@ -65,6 +68,26 @@ class AccountHooks(Protocol):
     async def dead(self, account: UpstreamAccount, reason: str) -> None: ...
 
     async def blocked(self, account: UpstreamAccount, seconds: float, reason: str) -> None: ...
+
+
+def _no_cookie_file(cookies: Any, verbose: bool = False) -> None:
+    """Stands in for the library's `save_cookies` (see `keep_cookies_off_disk`)."""
+
+
+def keep_cookies_off_disk() -> None:
+    """Stop gemini-webapi writing cookies to disk.
+
+    On every `GeminiClient.close()` and after every `rotate_1psidts`, the library's `save_cookies`
+    writes the session's Google cookies in plaintext to `.cached_cookies_<__Secure-1PSID>.json`,
+    whose very name is the secret (issue 17 #5). The gateway keeps them sealed in its store
+    (rotations reach it through `AccountHooks.rotated`), so the library's writer, looked up as a
+    module global by both callers, is replaced by a no-op. Without a file, `rotate_1psidts` also
+    skips its "rotated less than a minute ago" shortcut, which our keeper's interval makes moot.
+    """
+    # `gemini_webapi.utils.rotate_1psidts` is the function (re-exported); the module is in sys.modules.
+    library_rotation = importlib.import_module("gemini_webapi.utils.rotate_1psidts")
+    for module in (library_client, library_rotation):
+        setattr(module, "save_cookies", _no_cookie_file)  # noqa: B010  (a module global, on purpose)
 
 
 @dataclass
@@ -96,9 +119,12 @@ class GeminiWebProvider:
         self.settings = settings
         self.hooks = hooks
         self.files = files
-        # The library also writes every session's cookies to `$GEMINI_COOKIE_PATH` (default: the
-        # shared temp folder) and prefers that copy at init. Keep it in the private data folder.
+        # The library reads a cookie cache in `$GEMINI_COOKIE_PATH` (default: the shared temp
+        # folder) and prefers it at init: point it at the private data folder, where nothing is
+        # ever written (`keep_cookies_off_disk`), so no planted file can stand in for an account.
         os.environ.setdefault("GEMINI_COOKIE_PATH", str(settings.data_dir / "gemini_web_cookies"))
+        keep_cookies_off_disk()
+        route_library_logs()  # also when no `configure_logging` ran (tests, embedding)
         """Where generated media is served from (signed URLs); None serves data URLs only."""
         self.media_client = create_media_client(settings.media_fetch_timeout_s)
         """Downloads the http(s) media URLs of requests (SSRF-safe, `switchyard.fetch`)."""

@@ -18,6 +18,7 @@ request's longest known prefix is one indexed lookup of a handful of keys.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ import orjson
 
 from switchyard.errors import InvalidRequest
 from switchyard.providers.gemini_web.tools import ToolOffer, instructions, render_call, render_result
+from switchyard.translate.fields import wrong_type
 from switchyard.translate.media import Media
 from switchyard.translate.openai_parts import content_parts, text_parts
 
@@ -122,7 +124,10 @@ def _message_text(
         return render_result(name, _plain_text(content, f"{param}.content"))
     if role == "assistant":
         pieces = [_DATA_IMAGE.sub("[image]", _plain_text(content, f"{param}.content"))] if content else []
-        for call in message.get("tool_calls") or []:
+        tool_calls = message.get("tool_calls") or []
+        if not isinstance(tool_calls, list):
+            raise wrong_type(f"{param}.tool_calls", "an array", tool_calls)
+        for call in tool_calls:
             function = call.get("function") if isinstance(call, dict) else None
             if not isinstance(function, dict):
                 continue
@@ -133,15 +138,25 @@ def _message_text(
     if content is None:
         raise InvalidRequest(f"'{param}.content' is required for a user message", param=f"{param}.content")
     pieces = []
-    for part in content_parts(content, param=f"{param}.content", resolved_media=media):
+    parts = content_parts(content, param=f"{param}.content", resolved_media=media)
+    for index, part in enumerate(parts):
         if "text" in part:
             pieces.append(part["text"])
         elif "inlineData" in part:
             inline = part["inlineData"]
             name = f"file{len(files) + 1}.{_EXTENSIONS.get(inline['mimeType'], 'bin')}"
-            files.append(WebFile(name, inline["mimeType"], base64.b64decode(inline["data"])))
+            files.append(
+                WebFile(name, inline["mimeType"], _decoded(inline["data"], f"{param}.content[{index}]"))
+            )
             pieces.append(f"[attached: {name}]")
     return "\n".join(pieces)
+
+
+def _decoded(data_b64: str, param: str) -> bytes:
+    try:
+        return base64.b64decode(data_b64)
+    except binascii.Error as error:
+        raise InvalidRequest(f"Invalid base64 data in '{param}': {error}", param=param) from None
 
 
 def _plain_text(content: Any, param: str) -> str:

@@ -50,7 +50,7 @@ def _content(item: Any, index: int) -> dict[str, Any]:
     role = item.get("role")
     if role is None or role == "":
         return {**item, "role": "user"}
-    if role not in VALID_ROLES:
+    if not isinstance(role, str) or role not in VALID_ROLES:
         raise InvalidRequest(
             f"* GenerateContentRequest.contents[{index}].role: Please use a valid role: user, model.",
             param=f"contents[{index}].role",

@@ -14,12 +14,15 @@ from starlette.requests import Request
 
 from switchyard.errors import InvalidRequest, PayloadTooLarge
 from switchyard.providers.gemini_web.prompt import WebFile
+from switchyard.surfaces import json_body
+from switchyard.surfaces.body import limited, read_body
 from switchyard.translate.media import base_mime, sniff_mime
 
 MAX_IMAGES = 4
 MAX_SIDE = 8192
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[xX×]\s*(\d{1,5})\s*$")
 RESPONSE_FORMATS = ("b64_json", "url")
+_MIME = re.compile(r"[\w.+-]+/[\w.+-]+", re.ASCII)
 
 
 @dataclass
@@ -33,18 +36,19 @@ class ImageRequest:
     images: list[WebFile] = field(default_factory=list)
 
 
-async def parse(request: Request, *, edits: bool, max_bytes: int) -> ImageRequest:
+async def parse(request: Request, *, edits: bool, max_bytes: int, max_body_bytes: int) -> ImageRequest:
+    """The request, each image at most `max_bytes` and the whole body at most `max_body_bytes`."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data") or content_type.startswith(
         "application/x-www-form-urlencoded"
     ):
-        fields, images = await _form(request, max_bytes)
+        fields, images = await _form(limited(request, max_body_bytes), max_bytes)
     elif edits:
         raise InvalidRequest(
             "Image edits take multipart/form-data with one or more 'image' files.", param="image"
         )
     else:
-        fields, images = _json(await request.body()), []
+        fields, images = _json(await read_body(request, max_body_bytes)), []
     if edits and not images:
         raise InvalidRequest(
             "Missing required parameter: 'image' (send one or more image[] files).", param="image"
@@ -60,9 +64,9 @@ async def parse(request: Request, *, edits: bool, max_bytes: int) -> ImageReques
     )
 
 
-def _json(raw: bytes) -> dict[str, Any]:
+def _json(raw: bytearray) -> dict[str, Any]:
     try:
-        body = orjson.loads(raw) if raw.strip() else None
+        body = json_body.loads(raw) if raw.strip() else None
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}.") from None
     if not isinstance(body, dict):
@@ -84,6 +88,10 @@ async def _form(request: Request, max_bytes: int) -> tuple[dict[str, Any], list[
                         f"Image file {value.filename!r} is over {max_bytes} bytes.", param="image"
                     )
                 mime = sniff_mime(data[:64]) or base_mime(value.content_type)
+                if not _MIME.fullmatch(mime):
+                    raise InvalidRequest(
+                        f"Invalid Content-Type for image file {value.filename!r}: {mime!r}.", param="image"
+                    )
                 if not mime.startswith("image/"):
                     raise InvalidRequest(f"'{value.filename}' is not an image ({mime}).", param="image")
                 images.append(WebFile(f"image{len(images) + 1}.{mime.split('/')[1]}", mime, data))

@@ -21,10 +21,15 @@ FILES = "/gemini_official/v1/files/{token}"
 async def _handle(request: Request, *, edits: bool) -> Response:
     key = await authenticate(request)
     runtime = runtime_of(request)
-    parsed = await protocol.parse(request, edits=edits, max_bytes=runtime.settings.media_max_bytes)
+    settings = runtime.settings
+    parsed = await protocol.parse(
+        request, edits=edits, max_bytes=settings.media_max_bytes, max_body_bytes=settings.max_request_bytes
+    )
     model = resolve_model(parsed.model)
     service.check_model(model)
-    ctx = await admit(request, key, surface="images", provider=PROVIDER, model=model.public_id)
+    ctx = await admit(
+        request, key, surface="images", provider=PROVIDER, model=model.public_id, model_known=True
+    )
     return await service.generate(runtime, ctx, parsed, model, str(request.base_url))
 
 

@@ -20,7 +20,9 @@ async def chat_completions(request: Request) -> Response:
     runtime = runtime_of(request)
     body = parse_chat_request(await read_body(request, runtime.settings.max_request_bytes))
     model = resolve_model(str(body["model"]))
-    ctx = await admit(request, key, surface="openai", provider=PROVIDER, model=model.public_id)
+    ctx = await admit(
+        request, key, surface="openai", provider=PROVIDER, model=model.public_id, model_known=True
+    )
     return await service.chat(runtime, ctx, request, body, model)
 
 

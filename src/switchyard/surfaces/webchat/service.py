@@ -165,9 +165,10 @@ class _Call:
             async for event in rest:
                 for frame in self._frames(event):
                     yield frame
-            for frame in self.state.finish():
-                yield frame
+            closing = self.state.finish()  # the last chunk and [DONE]: nothing may follow them
             await self._remember()
+            for frame in closing:
+                yield frame
         except SwitchyardError as error:
             self.ctx.error_class = str(getattr(error, "error_class", "")) or None
             yield b"data: " + error_body(error, "openai") + b"\n\n"
@@ -184,15 +185,20 @@ class _Call:
     # -- shared --------------------------------------------------------------------------------
 
     async def _remember(self) -> None:
-        await conversations.remember(
-            self.runtime,
-            conversations.scope_of(self.ctx.key.id if self.ctx.key else None, self.model.web_model),
-            self.messages,
-            self.recorder.message(),
-            account=self.ctx.account,
-            web_model=self.model.web_model,
-            metadata=self.recorder.metadata,
-        )
+        """Best effort: the answer is complete, so a store failure here costs only the chance to
+        continue the conversation (the next request resends the history), never the answer."""
+        try:
+            await conversations.remember(
+                self.runtime,
+                conversations.scope_of(self.ctx.key.id if self.ctx.key else None, self.model.web_model),
+                self.messages,
+                self.recorder.message(),
+                account=self.ctx.account,
+                web_model=self.model.web_model,
+                metadata=self.recorder.metadata,
+            )
+        except Exception:
+            log.exception("could not record the web conversation (request %s)", self.ctx.request_id)
 
     def _record_usage(self) -> None:
         if self.state.usage is None:
