@@ -190,3 +190,21 @@ def test_response_format_json_schema(stack: Stack) -> None:
     sent = config["responseSchema"]
     assert "$schema" not in sent and set(sent["properties"]) == {"name", "age"}
     assert sent["properties"]["age"] == {"type": "integer", "nullable": True}
+
+
+def test_todays_image_model_takes_the_new_ratios_as_they_are(stack: Stack) -> None:
+    """Gemini 3.1 Flash Image adds 1:4, 4:1, 1:8 and 8:1 (§12.5): asked as such, never cropped."""
+    answer = sdk(stack).chat.completions.create(
+        model="gemini-3-pro-image",
+        messages=[{"role": "user", "content": "Draw a tall tower"}],
+        extra_body={"aspect_ratio": "1:8"},
+    )
+    (image,) = _decoded_images(answer.choices[0].message)
+    width, height = image.size
+    assert abs(height / width - 8) < 0.1, image.size
+    sent = stack.upstream_requests("enerateContent")[-1]["body"]
+    assert sent["model"] == "gemini-3.1-flash-image" and sent["requestType"] == "image_gen"
+    assert sent["request"]["generationConfig"] == {
+        "candidateCount": 1,
+        "imageConfig": {"aspectRatio": "1:8", "imageSize": "1K"},
+    }
