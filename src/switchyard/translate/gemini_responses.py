@@ -43,6 +43,7 @@ class ResponsesStream:
     family: Family
     echo: dict[str, Any] = field(default_factory=dict)
     custom_tools: frozenset[str] = frozenset()
+    namespaces: Mapping[str, str] = field(default_factory=dict)
     tool_names: Mapping[str, str] = field(default_factory=dict)
     placeholder_args: Mapping[str, frozenset[str]] = field(default_factory=dict)
     include_encrypted: bool = False
@@ -315,6 +316,8 @@ class ResponsesStream:
                 "call_id": call_id,
                 "name": name,
             }
+            if name in self.namespaces:
+                item["namespace"] = self.namespaces[name]
             kind, key = "response.function_call_arguments", "arguments"
         out.append(self._added(item))
         out.append({**self._where(), "type": kind + ".delta", "delta": text})

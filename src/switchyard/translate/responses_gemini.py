@@ -65,6 +65,10 @@ class ChatConversion:
     """tool-call id → signature, from replayed reasoning items."""
     thinking: list[SignedThought] = field(default_factory=list)
     """signed thinking blocks (Claude), from replayed reasoning items."""
+    namespaces: dict[str, str] = field(default_factory=dict)
+    """function name → the `namespace` tool that declared it (its calls name it back)."""
+    dropped_tools: list[str] = field(default_factory=list)
+    """hosted tools the client marked optional, left out of the upstream request."""
 
 
 class OverlaySignatures(SignatureCache):
@@ -109,7 +113,9 @@ def to_chat_body(body: Mapping[str, Any], history: list[dict[str, Any]] | None =
     """The chat body for a Responses request; `history` is the items of `previous_response_id`
     (its input and output, already in item form) that come before this request's `input`."""
     items = [*(history or []), *input_items(body)]
-    tools, custom = _tools(body.get("tools"))
+    found = _Tools()
+    found.read(body.get("tools"), "tools")
+    tools, custom = found.tools, found.custom
     chat: dict[str, Any] = {key: body[key] for key in _CHAT_PASSTHROUGH if body.get(key) is not None}
     builder = _Messages()
     instructions = body.get("instructions")
@@ -129,7 +135,9 @@ def to_chat_body(body: Mapping[str, Any], history: list[dict[str, Any]] | None =
     if choice is not None:
         chat["tool_choice"] = choice
     _sampling(body, chat)
-    return ChatConversion(chat, frozenset(custom), builder.signatures, builder.thinking)
+    return ChatConversion(
+        chat, frozenset(custom), builder.signatures, builder.thinking, found.namespaces, found.dropped
+    )
 
 
 def input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -288,26 +296,50 @@ def _content(content: Any, param: str) -> list[dict[str, Any]]:
     return parts
 
 
-def _tools(raw: Any) -> tuple[list[dict[str, Any]], set[str]]:
-    """Responses tools → chat tools, and the names of the custom tools among them."""
-    if raw is None:
-        return [], set()
-    if not isinstance(raw, list):
-        raise wrong_type("tools", "an array", raw)
-    tools: list[dict[str, Any]] = []
-    custom: set[str] = set()
-    for index, tool in enumerate(raw):
-        param = f"tools[{index}]"
-        if not isinstance(tool, dict):
-            raise wrong_type(param, "an object", tool)
-        kind = tool.get("type")
-        if kind in HOSTED_TOOLS or (isinstance(kind, str) and kind.startswith(("web_search", "computer"))):
-            raise InvalidRequest(
-                f"The hosted tool '{kind}' cannot run on this gateway; remove it from 'tools' "
-                "(only 'function' and 'custom' tools are supported)",
-                param=f"{param}.type",
-                code="unsupported_tool",
-            )
+class _Tools:
+    """Responses tools → chat tools. `namespace` tools (Codex groups sub-agent tools so) are
+    flattened into their functions; hosted tools are refused by name, except `web_search` marked
+    `external_web_access: false` (Codex's default: the client accepts a turn without live search),
+    which is dropped and reported."""
+
+    def __init__(self) -> None:
+        self.tools: list[dict[str, Any]] = []
+        self.custom: set[str] = set()
+        self.namespaces: dict[str, str] = {}
+        self.dropped: list[str] = []
+
+    def read(self, raw: Any, where: str, namespace: str | None = None) -> None:
+        if raw is None:
+            return
+        if not isinstance(raw, list):
+            raise wrong_type(where, "an array", raw)
+        for index, tool in enumerate(raw):
+            param = f"{where}[{index}]"
+            if not isinstance(tool, dict):
+                raise wrong_type(param, "an object", tool)
+            kind = tool.get("type")
+            if (
+                isinstance(kind, str)
+                and kind.startswith("web_search")
+                and tool.get("external_web_access") is False
+            ):
+                self.dropped.append(kind)
+                continue
+            if kind in HOSTED_TOOLS or (
+                isinstance(kind, str) and kind.startswith(("web_search", "computer"))
+            ):
+                raise InvalidRequest(
+                    f"The hosted tool '{kind}' cannot run on this gateway; remove it from 'tools' "
+                    "(only 'function', 'custom' and 'namespace' tools are supported)",
+                    param=f"{param}.type",
+                    code="unsupported_tool",
+                )
+            if kind == "namespace" and isinstance(tool.get("name"), str):
+                self.read(tool.get("tools"), f"{param}.tools", tool["name"])
+                continue
+            self._function(tool, kind, param, namespace)
+
+    def _function(self, tool: dict[str, Any], kind: Any, param: str, namespace: str | None) -> None:
         name = tool.get("name")
         if kind not in ("function", "custom"):
             raise InvalidRequest(f"Unsupported tool type {kind!r}", param=f"{param}.type")
@@ -316,7 +348,7 @@ def _tools(raw: Any) -> tuple[list[dict[str, Any]], set[str]]:
         function: dict[str, Any] = {"name": name}
         description = tool.get("description")
         if kind == "custom":
-            custom.add(name)
+            self.custom.add(name)
             function["parameters"] = {
                 "type": "object",
                 "properties": {CUSTOM_INPUT: {"type": "string", "description": _grammar_hint(tool)}},
@@ -326,8 +358,9 @@ def _tools(raw: Any) -> tuple[list[dict[str, Any]], set[str]]:
             function["parameters"] = tool["parameters"]
         if isinstance(description, str) and description:
             function["description"] = description
-        tools.append({"type": "function", "function": function})
-    return tools, custom
+        if namespace is not None:
+            self.namespaces[name] = namespace
+        self.tools.append({"type": "function", "function": function})
 
 
 def _grammar_hint(tool: Mapping[str, Any]) -> str:

@@ -65,12 +65,15 @@ async def create(
         family=upstream.profile.family,
         echo=protocol.echo_fields(body),
         custom_tools=conversion.custom_tools,
+        namespaces=conversion.namespaces,
         tool_names=tool_name_map(conversion.body),
         placeholder_args=claude_placeholder_args(conversion.body) if upstream.profile.is_claude else {},
         include_encrypted=protocol.wants_encrypted_reasoning(body),
         summaries=protocol.wants_summaries(body),
         signatures=runtime.signatures,
     )
+    if conversion.dropped_tools:
+        upstream.headers["x-switchyard-dropped-tools"] = ",".join(conversion.dropped_tools)
     items = [*history, *input_items(body)]
     call = _Call(
         runtime, ctx, upstream, state, provider, items if body.get("store", True) else None, conversion
