@@ -38,6 +38,7 @@ from switchyard.surfaces.context import GatewayMiddleware, get_context
 from switchyard.surfaces.gemini import routes as gemini_routes
 from switchyard.surfaces.images import routes as images_routes
 from switchyard.surfaces.openai import routes as openai_routes
+from switchyard.surfaces.openai_responses import routes as responses_routes
 from switchyard.surfaces.render import dialect_for, error_response
 from switchyard.surfaces.webchat import routes as webchat_routes
 from switchyard.usage import UsageRecorder
@@ -169,7 +170,7 @@ def create_app(
         app.mount(path, mounted)
     client_routes = [
         route
-        for surface in (models, gemini_routes, openai_routes, webchat_routes, images_routes)
+        for surface in (models, gemini_routes, openai_routes, responses_routes, webchat_routes, images_routes)
         for route in surface.build_routes()
     ]
     clients = Starlette(routes=client_routes)

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     gemini_web_refresh_interval_s: float = 540.0
     gemini_web_request_timeout_s: float = 450.0
     gemini_web_conversation_ttl_s: float = 6 * 3600.0
+    responses_store_ttl_s: float = 30 * 24 * 3600.0
+    """How long a stored OpenAI Responses `response` lives (OpenAI keeps them 30 days)."""
+    responses_store_max_rows: int = 10_000
+    """At most this many stored responses; the oldest go first."""
     gemini_web_conversation_max: int = 20_000
     gemini_web_video_timeout_s: float = 600.0
     """How long a -video or -deepsearch turn may wait for Veo / Deep Research to finish."""

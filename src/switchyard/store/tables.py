@@ -123,3 +123,17 @@ class WebConversation(Base):
     chat_metadata: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class StoredResponse(Base):
+    """An OpenAI Responses `response` kept for `previous_response_id` and `GET /v1/responses/{id}`:
+    the items it was given (its history included) and the response with its whole output."""
+
+    __tablename__ = "openai_responses"
+
+    id: Mapped[str] = mapped_column(StorableString(64), primary_key=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    provider: Mapped[str] = mapped_column(StorableString(32))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
