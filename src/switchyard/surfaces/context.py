@@ -8,6 +8,7 @@ concurrency slot, records the usage event and the metrics, and logs one line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -23,6 +24,8 @@ from switchyard.surfaces.catalogue import is_listed_model
 from switchyard.usage import UsageRecord
 
 log = logging.getLogger("switchyard.access")
+CLIENT_CLOSED = 499
+"""nginx's status for a request the client gave up on before its response ended."""
 OTHER_MODEL = "other"
 """The metrics label of a model name that is not one we serve."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -73,29 +76,39 @@ class GatewayMiddleware:
         scope.setdefault("state", {})["ctx"] = ctx
         id_header = (b"x-request-id", request_id.encode())
 
+        completed = False
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal completed
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
                 headers = message.get("headers", ())
                 # Error responses carry the id already (the 500 handler runs outside this middleware).
                 if not any(name == b"x-request-id" for name, _ in headers):
                     message["headers"] = [*headers, id_header]
-            elif ctx.first_byte is None and message.get("body"):
-                ctx.first_byte = time.perf_counter()
+            else:
+                if ctx.first_byte is None and message.get("body"):
+                    ctx.first_byte = time.perf_counter()
+                if not message.get("more_body", False):
+                    completed = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except BaseException:
+            if ctx.status and not completed:
+                ctx.status = CLIENT_CLOSED  # a stream the client left before its end
+        except BaseException as error:
             if not ctx.status:
                 ctx.status = 500
+            elif not completed:  # cut after its status was sent: the log and usage say so
+                ctx.status = 503 if isinstance(error, asyncio.CancelledError) else 500
             raise
         finally:
             self._finish(ctx, scope)
 
     def _finish(self, ctx: RequestContext, scope: Scope) -> None:
         ended = time.perf_counter()
-        status = ctx.status or 499
+        status = ctx.status or CLIENT_CLOSED
         if ctx.lease is not None:
             ctx.lease.release(status)
         latency_s = ended - ctx.started
