@@ -28,6 +28,7 @@
     │   └── StreamInterrupted            the stream broke after bytes reached the client
     ├── NoAccountAvailable               429, every eligible account is resting
     │   └── NoAccountConfigured          503, the provider has no enabled account
+    ├── ShuttingDown                     503, the gateway stopped before the response ended
     └── InternalError                    500: a bug; the message never includes internals
 
 Surfaces render `status`, `message`, `openai_type`, `openai_code`, `google_status`, `param` and
@@ -333,6 +334,21 @@ class NoAccountConfigured(NoAccountAvailable):
     openai_type = "service_unavailable"
     google_status = "UNAVAILABLE"
     default_code = "no_account_configured"
+
+
+class ShuttingDown(SwitchyardError):
+    """503: the gateway is shutting down and cut this stream at the end of its grace period."""
+
+    status = 503
+    openai_type = "service_unavailable"
+    google_status = "UNAVAILABLE"
+    default_code = "shutting_down"
+
+
+STREAM_CUT = ShuttingDown(
+    "The gateway is shutting down and ended this stream before it finished; retry the request."
+)
+"""The error a stream cut at the end of the shutdown grace ends with (`EventStream.cut_frame`)."""
 
 
 class InternalError(SwitchyardError):

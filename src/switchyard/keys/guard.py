@@ -6,8 +6,8 @@ concurrency and quota counters live in this process; quota counters are seeded f
 table the first time a key is seen in a period, so they survive restarts.
 
 A request counts toward the request quota from its admission, and is refunded when it ends in a
-4xx: the client is charged neither for its own mistakes nor for refusals. The seed counts the
-usage rows the same way (every status but 4xx). Seeding awaits the store, so every check and
+4xx other than 499: the client is charged neither for its own mistakes nor for refusals, but is
+for work it walked away from. The seed counts the usage rows the same way. Seeding awaits the store, so every check and
 count of one admission happens after the last await: concurrent first requests cannot all pass.
 """
 
@@ -61,7 +61,7 @@ class _KeyState:
 
 def is_refunded(status: int) -> bool:
     """A request that ended with this status does not count toward the request quota."""
-    return 400 <= status < 500
+    return 400 <= status < 499  # 499: the client left after the work was done or begun
 
 
 class Lease:
@@ -231,7 +231,7 @@ class KeyGuard:
         column: Any
         if kind == "requests":
             column = func.count(UsageEvent.id)
-            counted = ~UsageEvent.status.between(400, 499)  # as `is_refunded`
+            counted = ~UsageEvent.status.between(400, 498)  # as `is_refunded`
         else:
             column = func.coalesce(func.sum(UsageEvent.prompt_tokens + UsageEvent.completion_tokens), 0)
             counted = UsageEvent.id.is_not(None)

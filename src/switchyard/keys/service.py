@@ -190,7 +190,7 @@ async def _usage(store: Store, key: KeyPublic) -> KeyUsage:
                     select(func.count(UsageEvent.id)).where(
                         UsageEvent.key_id == key.id,
                         UsageEvent.created_at >= start,
-                        ~UsageEvent.status.between(400, 499),  # counted as the guard counts (keys/guard.py)
+                        ~UsageEvent.status.between(400, 498),  # counted as the guard counts (keys/guard.py)
                     )
                 )
                 or 0

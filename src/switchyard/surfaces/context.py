@@ -8,6 +8,7 @@ concurrency slot, records the usage event and the metrics, and logs one line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -25,6 +26,8 @@ from switchyard.usage import UsageRecord
 log = logging.getLogger("switchyard.access")
 UPSTREAM_MODEL_HEADER = b"x-switchyard-upstream-model"
 """Names the upstream model that served a request (a forwarded or aliased name, api-contract)."""
+CLIENT_CLOSED = 499
+"""nginx's status for a request the client gave up on before its response ended."""
 OTHER_MODEL = "other"
 """The metrics label of a model name that is not one we serve."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -77,7 +80,10 @@ class GatewayMiddleware:
         scope.setdefault("state", {})["ctx"] = ctx
         id_header = (b"x-request-id", request_id.encode())
 
+        completed = False
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal completed
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
                 headers = message.get("headers", ())
@@ -87,22 +93,29 @@ class GatewayMiddleware:
                 if ctx.upstream_model is not None:
                     headers = [*headers, (UPSTREAM_MODEL_HEADER, ctx.upstream_model.encode())]
                 message["headers"] = headers
-            elif ctx.first_byte is None and message.get("body"):
-                ctx.first_byte = time.perf_counter()
+            else:
+                if ctx.first_byte is None and message.get("body"):
+                    ctx.first_byte = time.perf_counter()
+                if not message.get("more_body", False):
+                    completed = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except BaseException:
+            if ctx.status and not completed:
+                ctx.status = CLIENT_CLOSED  # a stream the client left before its end
+        except BaseException as error:
             if not ctx.status:
                 ctx.status = 500
+            elif not completed:  # cut after its status was sent: the log and usage say so
+                ctx.status = 503 if isinstance(error, asyncio.CancelledError) else 500
             raise
         finally:
             self._finish(ctx, scope)
 
     def _finish(self, ctx: RequestContext, scope: Scope) -> None:
         ended = time.perf_counter()
-        status = ctx.status or 499
+        status = ctx.status or CLIENT_CLOSED
         if ctx.lease is not None:
             ctx.lease.release(status)
         latency_s = ended - ctx.started

@@ -41,9 +41,13 @@ class EventStream(StreamingResponse):
         media_type: str,
         headers: Mapping[str, str] | None = None,
         keepalive: bytes = KEEPALIVE,
+        cut_frame: bytes | None = None,
     ) -> None:
         super().__init__(body, media_type=media_type, headers=headers)
         self.source, self.interval_s, self.keepalive = body, interval_s, keepalive
+        self.cut_frame = cut_frame
+        """Written when the server cuts the stream (the end of the shutdown grace): an error event
+        in the route's dialect, so a client does not take a cut stream for a finished one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
@@ -58,6 +62,7 @@ class EventStream(StreamingResponse):
             await writer.write(b"", more_body=False)
         except asyncio.CancelledError:
             if not writer.client_gone:
+                await self._say_cut(writer)
                 raise
             task.uncancel()  # the client went away: the stream is over, nothing failed
         finally:
@@ -67,6 +72,14 @@ class EventStream(StreamingResponse):
             close = getattr(self.source, "aclose", None)
             if close is not None:
                 await close()
+
+    async def _say_cut(self, writer: _Writer) -> None:
+        """One last write after the cancellation was delivered (the task may await again)."""
+        if self.cut_frame is None or writer.busy:
+            return
+        with contextlib.suppress(TimeoutError, OSError):
+            async with asyncio.timeout(1):
+                await writer.write(self.cut_frame)
 
     async def _watch(self, receive: Receive, writer: _Writer, task: asyncio.Task[None]) -> None:
         loop = writer.loop

@@ -15,7 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from switchyard.errors import SwitchyardError
+from switchyard.errors import STREAM_CUT, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
 from switchyard.pool.stream import batch_tokens, close_quietly
@@ -94,6 +94,7 @@ async def stream(
         media_type="text/event-stream" if sse else "application/json",
         headers={"cache-control": "no-cache"},
         keepalive=KEEPALIVE if sse else b" ",  # whitespace between array elements keeps it alive
+        cut_frame=b"data: " + error_body(STREAM_CUT, "google") + b"\n\n" if sse else None,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from starlette.responses import Response
 
-from switchyard.errors import InternalError, SwitchyardError
+from switchyard.errors import STREAM_CUT, InternalError, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
 from switchyard.pool.stream import batch_tokens
@@ -126,6 +126,7 @@ class _Call:
             interval_s=self.runtime.settings.keepalive_interval_s,
             media_type="text/event-stream",
             headers=SSE_HEADERS,
+            cut_frame=_error_frame(STREAM_CUT),
         )
 
     async def _batch_frames(self, batch: list[Event]) -> list[bytes]:

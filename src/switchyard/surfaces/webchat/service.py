@@ -22,7 +22,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from switchyard.errors import InternalError, InvalidRequest, SwitchyardError
+from switchyard.errors import STREAM_CUT, InternalError, InvalidRequest, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.stream import tokens_of
 from switchyard.providers import UpstreamAccount
@@ -150,6 +150,7 @@ class _Call:
             interval_s=self.runtime.settings.keepalive_interval_s,
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **self.headers},
+            cut_frame=b"data: " + error_body(STREAM_CUT, "openai") + b"\n\n",
         )
 
     def _frames(self, event: Event) -> list[bytes]:
