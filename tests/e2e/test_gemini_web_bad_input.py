@@ -94,3 +94,9 @@ def test_identical_concurrent_chats_are_all_served(stack: WebStack, stream: bool
     if stream:
         for _, body in outcomes:
             assert body.rstrip().endswith(b"data: [DONE]") and b'"error"' not in body, body[-400:]
+
+
+def test_tool_calls_on_a_user_message_that_are_not_an_array_are_no_500(stack: WebStack) -> None:
+    """Found by the bad-input battery: a first message with `tool_calls: true` broke the session key."""
+    response = chat(stack, {"messages": [{"role": "user", "content": "hi", "tool_calls": True}]})
+    assert response.status_code < 500, response.text

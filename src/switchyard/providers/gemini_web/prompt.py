@@ -192,9 +192,10 @@ def canonical_message(message: Any) -> bytes:
         shown: Any = (content or "").strip()
     else:
         shown = [_canonical_part(p) for p in content] if isinstance(content, list) else content
+    raw_calls = message.get("tool_calls")
     calls = [
         [str(c["function"].get("name")), _arguments(c["function"].get("arguments"))]
-        for c in message.get("tool_calls") or []
+        for c in (raw_calls if isinstance(raw_calls, list) else ())
         if isinstance(c, dict) and isinstance(c.get("function"), dict)
     ]
     return orjson.dumps([role, shown, calls], option=orjson.OPT_SORT_KEYS)
