@@ -63,7 +63,7 @@ async def chat(
     runtime: Runtime, ctx: RequestContext, request: Request, body: dict[str, Any], model: WebModel
 ) -> Response:
     """Answer one chat completion request (already parsed and admitted)."""
-    plan = await _plan(runtime, ctx, body, model)
+    plan = await plan_turn(runtime, ctx, body, model)
     state = OpenAIChatStream.for_request(body, model=ModelProfile(id=model.public_id, family="gemini-3"))
     call = _Call(runtime, ctx, model, plan, state, str(request.base_url), body["messages"])
     if body.get("stream"):
@@ -71,7 +71,7 @@ async def chat(
     return await call.complete()
 
 
-async def _plan(runtime: Runtime, ctx: RequestContext, body: dict[str, Any], model: WebModel) -> _Plan:
+async def plan_turn(runtime: Runtime, ctx: RequestContext, body: dict[str, Any], model: WebModel) -> _Plan:
     messages: list[Any] = body["messages"]
     offer = tool_offer(body)
     media = await fetch_all_media(runtime, body)
