@@ -97,12 +97,8 @@ class AnthropicMessageStream:
         frames += [_frame(out) for out in self._close()]
         stop_reason = self._end()
         delta = {"stop_reason": stop_reason, "stop_sequence": self._matched_stop(stop_reason)}
-        usage = self.usage_dict()
-        frames.append(
-            _frame(
-                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": usage["output_tokens"]}}
-            )
-        )
+        # The full usage here: input tokens are known only once the upstream reports them, at the end.
+        frames.append(_frame({"type": "message_delta", "delta": delta, "usage": self.usage_dict()}))
         frames.append(_frame({"type": "message_stop"}))
         return frames
 
