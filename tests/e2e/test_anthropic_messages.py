@@ -287,3 +287,28 @@ def test_ping_while_the_upstream_is_silent(tmp_path: Path) -> None:
     assert events[0] == "message_start" and events[-1] == "message_stop"
     pings = [index for index, name in enumerate(events) if name == "ping"]
     assert pings and 0 < pings[0] < len(events) - 1, events
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+def test_stop_sequence_reached_in_the_text(stack: Stack, key: str, stream: bool) -> None:
+    """The emulator, like an upstream that ignores `stopSequences`, echoes past the stop word: the
+    answer ends before it, with `stop_reason: stop_sequence` naming it."""
+    options: Any = {
+        "model": "gemini-3-flash",
+        "max_tokens": 256,
+        "stop_sequences": ["HALT"],
+        # This SDK version no longer takes the sampling parameters as arguments; the API still does.
+        "extra_body": {"temperature": 0.5, "top_p": 0.9, "top_k": 20},
+        "messages": [{"role": "user", "content": "count to three HALT and then more"}],
+    }
+    client = sdk(stack, key)
+    if stream:
+        with client.messages.stream(**options) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(**options)
+    text = "".join(block.text for block in message.content if block.type == "text")
+    assert text.endswith("count to three ") and "HALT" not in text
+    assert message.stop_reason == "stop_sequence" and message.stop_sequence == "HALT"
+    config = stack.upstream_requests("enerateContent")[-1]["body"]["request"]["generationConfig"]
+    assert config["stopSequences"] == ["HALT"] and config["topK"] == 20 and config["topP"] == 0.9

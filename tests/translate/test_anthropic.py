@@ -324,6 +324,22 @@ CASES: dict[str, tuple[str, list[dict[str, Any]], list[dict[str, Any]], str]] = 
         [{"type": "text", "text": "Hello"}],
         "end_turn",
     ),
+    "stop sequence split across events": (
+        "gemini-3",
+        [
+            _event([{"text": "one two EN"}]),
+            _event([{"text": "D three"}]),
+            _event([{"text": "four"}], "STOP", USAGE),
+        ],
+        [{"type": "text", "text": "one two "}],
+        "stop_sequence",
+    ),
+    "a held-back tail that was no stop sequence": (
+        "gemini-3",
+        [_event([{"text": "the E"}]), _event([{"text": "nd"}], "STOP", USAGE)],
+        [{"type": "text", "text": "the End"}],
+        "end_turn",
+    ),
     "max tokens": (
         "gemini-3",
         [_event([{"text": "cut"}], "MAX_TOKENS", USAGE)],
@@ -337,7 +353,7 @@ CASES: dict[str, tuple[str, list[dict[str, Any]], list[dict[str, Any]], str]] = 
 @pytest.mark.parametrize("case", list(CASES))
 def test_response_both_modes(case: str, stream: bool) -> None:
     family, events, content, stop_reason = CASES[case]
-    state = AnthropicMessageStream(model="m", family=family)  # type: ignore[arg-type]
+    state = AnthropicMessageStream(model="m", family=family, stop_sequences=("END",))  # type: ignore[arg-type]
     if stream:
         frames = [frame for event in events for frame in state.feed(event)] + state.finish()
         names, message = _fold_sse(frames)
@@ -346,6 +362,7 @@ def test_response_both_modes(case: str, stream: bool) -> None:
         message = state.build_message(events)
     assert message["content"] == content
     assert message["stop_reason"] == stop_reason
+    assert message["stop_sequence"] == ("END" if stop_reason == "stop_sequence" else None)
     assert message["usage"] == {
         "input_tokens": 7,
         "cache_creation_input_tokens": 0,

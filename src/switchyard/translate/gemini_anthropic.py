@@ -60,7 +60,8 @@ class AnthropicMessageStream:
     _signature: str | None = None
     _call_ids: list[str] = field(default_factory=list)
     stopped_at: str | None = None
-    """The stop sequence the answer ended on, when the text shows it (see `_cut_at_stop`)."""
+    """The client's stop sequence the text reached (see `_text`); nothing after it is shown."""
+    _held: str = ""
 
     @classmethod
     def for_request(
@@ -94,7 +95,7 @@ class AnthropicMessageStream:
         """The closing frames: the open block's stop, `message_delta` (stop reason, usage), `message_stop`."""
         frames = [] if self._started else [_frame(self._message_start())]
         self._started = True
-        frames += [_frame(out) for out in self._close()]
+        frames += [_frame(out) for out in [*self._flush(), *self._close()]]
         stop_reason = self._end()
         delta = {"stop_reason": stop_reason, "stop_sequence": self._matched_stop(stop_reason)}
         # The full usage here: input tokens are known only once the upstream reports them, at the end.
@@ -114,7 +115,7 @@ class AnthropicMessageStream:
         blocks: list[dict[str, Any]] = []
         for event in events:
             _fold(blocks, self._apply(event))
-        _fold(blocks, self._close())
+        _fold(blocks, [*self._flush(), *self._close()])
         stop_reason = self._end()
         return self._envelope(blocks, stop_reason, self._matched_stop(stop_reason))
 
@@ -158,11 +159,13 @@ class AnthropicMessageStream:
         return out
 
     def _part(self, part: Mapping[str, Any]) -> list[Event]:
+        if self.stopped_at is not None:
+            return []  # the answer ended at the client's stop sequence
         signature = part.get("thoughtSignature") or part.get("thought_signature")
         if "functionCall" in part:
-            return self._call(part["functionCall"], signature)
+            return [*self._flush(), *self._call(part["functionCall"], signature)]
         if part.get("thought"):
-            out: list[Event] = []
+            out: list[Event] = self._flush()
             text = part.get("text") or ""
             if text or (signature and self.family == "claude"):
                 out += self._switch("thinking")
@@ -177,6 +180,35 @@ class AnthropicMessageStream:
         if signature and self.family == "claude":
             self._signature = signature  # Claude signs the thinking that precedes its calls
         text = part.get("text")
+        return self._text(text) if text else []
+
+    def _text(self, text: str) -> list[Event]:
+        """Text, cut at the first of the client's stop sequences. Gemini honours `stopSequences`
+        itself and then reports a plain STOP, which cannot be told from a natural end; where the
+        text still reaches one (an upstream that ignored it), the answer ends there as Anthropic's
+        does, with `stop_sequence`. In a stream, a tail that may begin a stop sequence is held back
+        until the next text decides it."""
+        if not self.stop_sequences:
+            return self._emit(text)
+        text, self._held = self._held + text, ""
+        hits = [(text.find(stop), stop) for stop in self.stop_sequences if stop in text]
+        if hits:
+            index, stop = min(hits)
+            self.stopped_at = stop
+            return self._emit(text[:index])
+        keep = max(
+            (n for stop in self.stop_sequences for n in range(1, len(stop)) if text.endswith(stop[:n])),
+            default=0,
+        )
+        if keep:
+            text, self._held = text[:-keep], text[-keep:]
+        return self._emit(text)
+
+    def _flush(self) -> list[Event]:
+        held, self._held = self._held, ""
+        return self._emit(held)
+
+    def _emit(self, text: str) -> list[Event]:
         if not text:
             return []
         self.has_content = True
@@ -226,6 +258,8 @@ class AnthropicMessageStream:
         self._remember_signatures()
         if self.finish_reason is None:
             raise StreamInterrupted("The upstream stream ended without a finish reason (truncated)")
+        if self.stopped_at is not None:
+            return "stop_sequence"
         if self.tool_calls:
             return "tool_use"
         if self.finish_reason in REFUSALS:
@@ -234,8 +268,6 @@ class AnthropicMessageStream:
         if not self.has_content and reason != "max_tokens":
             what = "only thoughts" if self._thinking else "no content"
             raise StreamInterrupted(f"The upstream answered with {what}; treating it as a failed response")
-        if reason == "end_turn" and self.stopped_at is not None:
-            return "stop_sequence"
         return reason
 
     def _matched_stop(self, stop_reason: str) -> str | None:
