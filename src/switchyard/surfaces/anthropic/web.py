@@ -82,8 +82,12 @@ async def messages(
         finally:
             await rest.aclose()  # type: ignore[attr-defined]
 
-    deliver_media((first,), runtime, base_url)
-    return event_stream(runtime, ctx, state, [first], batches(), headers=headers)
+    try:
+        deliver_media((first,), runtime, base_url)
+        return event_stream(runtime, ctx, state, [first], batches(), headers=headers)
+    except BaseException:
+        await rest.aclose()  # type: ignore[attr-defined]
+        raise
 
 
 def count_tokens(body: dict[str, Any], model: WebModel) -> Response:
