@@ -188,6 +188,10 @@ def test_count_tokens_and_anthropic_model_listing(stack: Stack, key: str) -> Non
     listed = client.models.list()
     ids = [model.id for model in listed.data]
     assert "claude-sonnet-4-6" in ids and all(model.type == "model" for model in listed.data)
+    one = client.models.retrieve("claude-sonnet-4-6")
+    assert one.id == "claude-sonnet-4-6" and one.display_name and one.type == "model"
+    with pytest.raises(anthropic.NotFoundError):
+        client.models.retrieve("no-such-model-x")
 
 
 def test_server_tools_and_deferred_tools_are_left_out_and_named(stack: Stack, key: str) -> None:

@@ -95,10 +95,14 @@ def _antigravity_listing(request: Request, key: KeyRecord, runtime: Runtime, goo
     )
 
 
-def _antigravity_one(model: str, key: KeyRecord, runtime: Runtime, google: bool) -> Response:
+def _antigravity_one(
+    model: str, key: KeyRecord, runtime: Runtime, google: bool, anthropic: bool = False
+) -> Response:
     name = model.removeprefix("models/")
     for spec in antigravity_specs(runtime):
         if spec.public_id == name and model_allowed(key.limits.models, "antigravity", name):
+            if anthropic and not google:
+                return json_response(_anthropic_entry(name, spec.meta.display_name))
             return json_response(_google_entry(spec) if google else _openai_entry(name, "antigravity"))
     raise NotFound(
         f"Model '{name}' does not exist or this key may not use it.",
@@ -131,7 +135,9 @@ async def list_v1beta(request: Request) -> Response:
 async def get_v1(request: Request) -> Response:
     key = await _listing_key(request, "antigravity")
     model = request.path_params["model"]
-    return _antigravity_one(model, key, runtime_of(request), _google_dialect(request))
+    return _antigravity_one(
+        model, key, runtime_of(request), _google_dialect(request), _wants_anthropic(request)
+    )
 
 
 async def get_v1beta(request: Request) -> Response:
@@ -151,6 +157,8 @@ async def get_web(request: Request) -> Response:
     key = await _listing_key(request, "gemini_web")
     model = request.path_params["model"]
     if model in listed_models() and model_allowed(key.limits.models, "gemini_web", model):
+        if _wants_anthropic(request):
+            return json_response(_anthropic_entry(model, model))
         return json_response(_openai_entry(model, "gemini-web"))
     raise NotFound(
         f"Model '{model}' does not exist or this key may not use it.",
