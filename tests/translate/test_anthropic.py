@@ -320,7 +320,7 @@ CASES: dict[str, tuple[str, list[dict[str, Any]], list[dict[str, Any]], str]] = 
     ),
     "gemini text": (
         "gemini-3",
-        [_event([{"text": "Hel"}]), _event([{"text": "lo"}], "STOP", USAGE)],
+        [_event([{"text": "Hel"}], usage={"promptTokenCount": 7}), _event([{"text": "lo"}], "STOP", USAGE)],
         [{"type": "text", "text": "Hello"}],
         "end_turn",
     ),
@@ -358,6 +358,9 @@ def test_response_both_modes(case: str, stream: bool) -> None:
         frames = [frame for event in events for frame in state.feed(event)] + state.finish()
         names, message = _fold_sse(frames)
         assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+        start = orjson.loads(frames[0].split(b"data: ", 1)[1])
+        first_usage = events[0].get("usageMetadata")
+        assert start["message"]["usage"]["input_tokens"] == (first_usage or {}).get("promptTokenCount", 0)
     else:
         message = state.build_message(events)
     assert message["content"] == content

@@ -87,9 +87,10 @@ class AnthropicMessageStream:
 
     def feed(self, event: Mapping[str, Any]) -> list[bytes]:
         """SSE frames for one upstream event, `message_start` before the first."""
+        events = self._apply(event)  # first: its prompt usage belongs in `message_start`
         frames = [] if self._started else [_frame(self._message_start())]
         self._started = True
-        return frames + [_frame(out) for out in self._apply(event)]
+        return frames + [_frame(out) for out in events]
 
     def finish(self) -> list[bytes]:
         """The closing frames: the open block's stop, `message_delta` (stop reason, usage), `message_stop`."""
