@@ -34,6 +34,7 @@ from switchyard.providers.gemini_web.hooks import PoolHooks
 from switchyard.runtime import Runtime
 from switchyard.store.db import open_store
 from switchyard.surfaces import models
+from switchyard.surfaces.anthropic import routes as anthropic_routes
 from switchyard.surfaces.context import GatewayMiddleware, get_context
 from switchyard.surfaces.gemini import routes as gemini_routes
 from switchyard.surfaces.images import routes as images_routes
@@ -170,7 +171,15 @@ def create_app(
         app.mount(path, mounted)
     client_routes = [
         route
-        for surface in (models, gemini_routes, openai_routes, responses_routes, webchat_routes, images_routes)
+        for surface in (
+            models,
+            gemini_routes,
+            openai_routes,
+            responses_routes,
+            webchat_routes,
+            images_routes,
+            anthropic_routes,
+        )
         for route in surface.build_routes()
     ]
     clients = Starlette(routes=client_routes)

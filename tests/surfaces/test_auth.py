@@ -17,6 +17,7 @@ def test_every_auth_form_is_accepted(gateway: Gateway) -> None:
         ({"Authorization": key}, {}),
         ({"X-Goog-Api-Key": key}, {}),
         ({"X-Goog-Api-Key": f"Bearer {key}"}, {}),
+        ({"X-Api-Key": key}, {}),
         ({}, {"key": key}),
     ]
     for headers, params in forms:
@@ -33,6 +34,18 @@ def test_missing_or_wrong_key_is_401_in_openai_dialect(gateway: Gateway, headers
     assert error["type"] == "authentication_error" and error["code"] == "invalid_api_key"
     assert "key" in error["message"].lower()
     assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/antigravity/v1/messages", "/gemini_official/v1/messages/count_tokens"])
+def test_messages_routes_refuse_in_anthropic_dialect(gateway: Gateway, path: str) -> None:
+    response = httpx.post(gateway.url + path, headers={"x-api-key": "sk-sy-not-a-real-key"}, json={})
+    assert response.status_code == 401
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": response.json()["error"]["message"]},
+    }
+    listing = httpx.get(gateway.url + LISTING, headers={"anthropic-version": "2023-06-01"})
+    assert listing.status_code == 401 and listing.json()["type"] == "error"
 
 
 def test_google_key_on_shared_listing_gets_gemini_shape(gateway: Gateway) -> None:

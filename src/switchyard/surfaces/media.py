@@ -17,7 +17,11 @@ from switchyard.translate import Media, media_urls
 async def fetch_all_media(runtime: Runtime, body: dict[str, Any]) -> dict[str, Media]:
     """Download every http(s) media URL of the request at once; the first refusal fails the request
     and cancels the other downloads."""
-    urls = media_urls(body)
+    return await fetch_urls(runtime, media_urls(body))
+
+
+async def fetch_urls(runtime: Runtime, urls: list[str]) -> dict[str, Media]:
+    """Download these http(s) media URLs at once (any surface's request), as `fetch_all_media` does."""
     if not urls:
         return {}
     client, settings = runtime.media_client, runtime.settings

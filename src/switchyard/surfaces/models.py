@@ -1,7 +1,8 @@
 """Model listings. `/v1/models` is shared by the OpenAI and Gemini dialects (api-contract.md):
 a client that speaks Google (key in `x-goog-api-key` or `?key=`, or paging parameters) gets
-`{"models": [...]}`, everyone else `{"object": "list", "data": [...]}`. A key limited to some
-models sees only those."""
+`{"models": [...]}`, an Anthropic client (`anthropic-version` header) Anthropic's
+`{"data": [{"type": "model", ...}], "has_more", "first_id", "last_id"}`, everyone else
+`{"object": "list", "data": [...]}`. A key limited to some models sees only those."""
 
 from __future__ import annotations
 
@@ -28,6 +29,26 @@ GEMINI_METHODS = ["generateContent", "streamGenerateContent", "countTokens"]
 
 def _openai_entry(model_id: str, owner: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": CREATED, "owned_by": owner}
+
+
+CREATED_AT = "2025-12-01T00:00:00Z"
+
+
+def _wants_anthropic(request: Request) -> bool:
+    return "anthropic-version" in request.headers
+
+
+def _anthropic_entry(model_id: str, display_name: str) -> dict[str, Any]:
+    return {"type": "model", "id": model_id, "display_name": display_name, "created_at": CREATED_AT}
+
+
+def _anthropic_listing(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "data": entries,
+        "has_more": False,
+        "first_id": entries[0]["id"] if entries else None,
+        "last_id": entries[-1]["id"] if entries else None,
+    }
 
 
 def _google_entry(spec: ModelSpec) -> dict[str, Any]:
@@ -65,15 +86,23 @@ def _antigravity_listing(request: Request, key: KeyRecord, runtime: Runtime, goo
     ]
     if google:
         return json_response(_page([_google_entry(s) for s in specs], request))
+    if _wants_anthropic(request):
+        return json_response(
+            _anthropic_listing([_anthropic_entry(s.public_id, s.meta.display_name) for s in specs])
+        )
     return json_response(
         {"object": "list", "data": [_openai_entry(s.public_id, "antigravity") for s in specs]}
     )
 
 
-def _antigravity_one(model: str, key: KeyRecord, runtime: Runtime, google: bool) -> Response:
+def _antigravity_one(
+    model: str, key: KeyRecord, runtime: Runtime, google: bool, anthropic: bool = False
+) -> Response:
     name = model.removeprefix("models/")
     for spec in antigravity_specs(runtime):
         if spec.public_id == name and model_allowed(key.limits.models, "antigravity", name):
+            if anthropic and not google:
+                return json_response(_anthropic_entry(name, spec.meta.display_name))
             return json_response(_google_entry(spec) if google else _openai_entry(name, "antigravity"))
     raise NotFound(
         f"Model '{name}' does not exist or this key may not use it.",
@@ -106,7 +135,9 @@ async def list_v1beta(request: Request) -> Response:
 async def get_v1(request: Request) -> Response:
     key = await _listing_key(request, "antigravity")
     model = request.path_params["model"]
-    return _antigravity_one(model, key, runtime_of(request), _google_dialect(request))
+    return _antigravity_one(
+        model, key, runtime_of(request), _google_dialect(request), _wants_anthropic(request)
+    )
 
 
 async def get_v1beta(request: Request) -> Response:
@@ -117,6 +148,8 @@ async def get_v1beta(request: Request) -> Response:
 async def list_web(request: Request) -> Response:
     key = await _listing_key(request, "gemini_web")
     ids = [m for m in listed_models() if model_allowed(key.limits.models, "gemini_web", m)]
+    if _wants_anthropic(request):
+        return json_response(_anthropic_listing([_anthropic_entry(m, m) for m in ids]))
     return json_response({"object": "list", "data": [_openai_entry(m, "gemini-web") for m in ids]})
 
 
@@ -124,6 +157,8 @@ async def get_web(request: Request) -> Response:
     key = await _listing_key(request, "gemini_web")
     model = request.path_params["model"]
     if model in listed_models() and model_allowed(key.limits.models, "gemini_web", model):
+        if _wants_anthropic(request):
+            return json_response(_anthropic_entry(model, model))
         return json_response(_openai_entry(model, "gemini-web"))
     raise NotFound(
         f"Model '{model}' does not exist or this key may not use it.",

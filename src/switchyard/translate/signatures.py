@@ -138,3 +138,24 @@ def decode_signature_from_id(tool_call_id: str) -> tuple[str, SignedThought | No
     signature = encoded.translate(_FROM_URLSAFE)
     signature += "=" * (-len(signature) % 4)
     return base_id, SignedThought(family, signature)
+
+
+TAGGED_PREFIX = "sy."
+
+
+def tag_signature(family: Family, signature: str) -> str:
+    """A non-Claude signature as an opaque Anthropic `signature` field: `sy.<family tag>.<signature>`.
+
+    Anthropic clients replay thinking blocks exactly, but may switch models between turns; the tag
+    lets the request side send a signature only to the family that issued it. Claude's own
+    signatures are never tagged (Claude gets them back byte for byte)."""
+    return f"{TAGGED_PREFIX}{_TAG_OF_FAMILY[family]}.{signature}"
+
+
+def untag_signature(value: str) -> SignedThought | None:
+    """The family and signature of a tagged value, or None when it is not one of ours (Claude's)."""
+    if not value.startswith(TAGGED_PREFIX):
+        return None
+    tag, _, signature = value[len(TAGGED_PREFIX) :].partition(".")
+    family = _FAMILY_TAGS.get(tag)
+    return SignedThought(family, signature) if family is not None and signature else None
