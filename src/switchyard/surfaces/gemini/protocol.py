@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from switchyard.errors import InvalidRequest
 
 _SNAKE_TOP_LEVEL = {
@@ -19,6 +21,11 @@ _SNAKE_TOP_LEVEL = {
 }
 _DROPPED = ("model", "safetySettings", "cachedContent")
 VALID_ROLES = frozenset({"user", "model"})
+_OBJECT_FIELDS = {
+    "generationConfig": ("generation_config", "GenerationConfig"),
+    "toolConfig": ("tool_config", "ToolConfig"),
+}
+"""Top-level fields Google's API refuses unless they are JSON objects (systemInstruction may be a string)."""
 
 
 def to_canonical_request(body: Any) -> dict[str, Any]:
@@ -27,6 +34,15 @@ def to_canonical_request(body: Any) -> dict[str, Any]:
     request: dict[str, Any] = {_SNAKE_TOP_LEVEL.get(str(key), str(key)): value for key, value in body.items()}
     for key in _DROPPED:
         request.pop(key, None)
+    for key, (wire, message_type) in _OBJECT_FIELDS.items():
+        value = request.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise InvalidRequest(
+                f"Invalid value at '{wire}' ({message_type}), {orjson.dumps(value).decode()[:100]}",
+                param=key,
+            )
+    if request.get("tools") is not None and not isinstance(request["tools"], list):
+        raise InvalidRequest("Invalid value at 'tools' (Tool), expected a list of tools", param="tools")
     contents = request.get("contents")
     if not isinstance(contents, list) or not contents:
         raise InvalidRequest("* GenerateContentRequest.contents: contents is not specified", param="contents")
