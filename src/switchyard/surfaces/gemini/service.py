@@ -26,6 +26,8 @@ from switchyard.surfaces.gemini.protocol import usage_of
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
 from switchyard.surfaces.sse import KEEPALIVE, EventStream
+from switchyard.translate.gemini_native import fit_native_request
+from switchyard.translate.gemini_native_answer import NativeStream, normalize_finish
 
 PROVIDER = "antigravity"
 _SSE_PREFIX = b"data: "
@@ -43,9 +45,18 @@ def _client(runtime: Runtime) -> AntigravityClient:
     return runtime.providers[PROVIDER]
 
 
+def _fitted(
+    client: AntigravityClient, model: str, request: dict[str, Any]
+) -> tuple[str, bool, dict[str, Any]]:
+    """(pool family, whether Claude serves it, the request fitted for the model: ids, bytes, schemas)."""
+    spec = client.catalogue.resolve(model)
+    profile = spec.profile()
+    return spec.family, profile.is_claude, fit_native_request(request, model=profile)
+
+
 async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]) -> Response:
     client = _client(runtime)
-    family = client.catalogue.resolve(model).family
+    family, claude, request = _fitted(client, model, request)
     answer = await failover.run_unary(
         runtime.pool,
         ctx,
@@ -55,6 +66,7 @@ async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: d
         avoid=client.catalogue.unfit_accounts(model),
     )
     ctx.upstream_model = client.catalogue.resolve(model).upstream_id
+    normalize_finish(answer, claude=claude)
     usage = usage_of(answer)
     if usage:
         ctx.set_usage(*usage)
@@ -65,7 +77,7 @@ async def count_tokens(
     runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]
 ) -> Response:
     client = _client(runtime)
-    family = client.catalogue.resolve(model).family
+    family, _, request = _fitted(client, model, request)
     answer = await failover.run_unary(
         runtime.pool, ctx, family, lambda account: client.count_tokens(account, model, request)
     )
@@ -76,7 +88,7 @@ async def stream(
     runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any], *, sse: bool
 ) -> Response:
     client = _client(runtime)
-    family = client.catalogue.resolve(model).family
+    family, claude, request = _fitted(client, model, request)
     ctx.stream = True
     first, rest = await failover.open_stream(
         runtime.pool,
@@ -88,8 +100,9 @@ async def stream(
         avoid=client.catalogue.unfit_accounts(model),
     )
     ctx.upstream_model = client.catalogue.resolve(model).upstream_id
+    state = NativeStream(claude=claude)
     return EventStream(
-        _sse_body(runtime, ctx, first, rest) if sse else _array_body(runtime, ctx, first, rest),
+        _sse_body(runtime, ctx, state, first, rest) if sse else _array_body(runtime, ctx, state, first, rest),
         interval_s=runtime.settings.keepalive_interval_s,
         media_type="text/event-stream" if sse else "application/json",
         headers={"cache-control": "no-cache"},
@@ -101,10 +114,11 @@ Batch = list[dict[str, Any]]
 
 
 async def _event_batches(
-    ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
+    ctx: RequestContext, state: NativeStream, first: Batch, rest: AsyncIterator[Batch]
 ) -> AsyncGenerator[list[bytes], None]:
-    """The serialized events, in batches of what has arrived, recording usage as it goes by.
-    Always closes `rest`, also when closed before reading past `first`."""
+    """The serialized events, in batches of what has arrived (never empty), as Google's API sends
+    them (`NativeStream`), recording usage as it goes by. Always closes `rest`, also when closed
+    before reading past `first`."""
     usage = None
 
     def serialize(batch: Batch) -> list[bytes]:
@@ -117,9 +131,16 @@ async def _event_batches(
         return [orjson.dumps(event) for event in batch]
 
     try:
-        yield serialize(first)
+        ready = state.feed(first)
+        if ready:
+            yield serialize(ready)
         async for batch in rest:
-            yield serialize(batch)
+            ready = state.feed(batch)
+            if ready:
+                yield serialize(ready)
+        ready = state.finish()
+        if ready:
+            yield serialize(ready)
     finally:
         await close_quietly(rest)
         if usage:
@@ -127,12 +148,12 @@ async def _event_batches(
 
 
 async def _sse_body(
-    runtime: Runtime, ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
+    runtime: Runtime, ctx: RequestContext, state: NativeStream, first: Batch, rest: AsyncIterator[Batch]
 ) -> AsyncIterator[bytes]:
     """One write per batch: the frames of every event that arrived together, joined."""
     runtime.metrics.open_streams.inc()
     try:
-        async with aclosing(_event_batches(ctx, first, rest)) as batches:
+        async with aclosing(_event_batches(ctx, state, first, rest)) as batches:
             async for batch in batches:
                 yield _SSE_PREFIX + _SSE_SEPARATOR.join(batch) + _SSE_END
     except SwitchyardError as error:
@@ -143,13 +164,13 @@ async def _sse_body(
 
 
 async def _array_body(
-    runtime: Runtime, ctx: RequestContext, first: Batch, rest: AsyncIterator[Batch]
+    runtime: Runtime, ctx: RequestContext, state: NativeStream, first: Batch, rest: AsyncIterator[Batch]
 ) -> AsyncIterator[bytes]:
     """Without `alt=sse` the public API streams one JSON array, an element at a time."""
     runtime.metrics.open_streams.inc()
     separator = b"["
     try:
-        async with aclosing(_event_batches(ctx, first, rest)) as batches:
+        async with aclosing(_event_batches(ctx, state, first, rest)) as batches:
             async for batch in batches:
                 yield separator + _ARRAY_SEPARATOR.join(batch)
                 separator = _ARRAY_SEPARATOR
