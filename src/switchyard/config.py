@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     gemini_web_request_timeout_s: float = 450.0
     gemini_web_conversation_ttl_s: float = 6 * 3600.0
     gemini_web_conversation_max: int = 20_000
+    signature_ttl_s: float = 7 * 86400.0
+    """How long a thought signature is kept for replay in the store / Redis (issue 13)."""
+    signature_max: int = 200_000
+    """Most signatures the store keeps; the soonest to expire go first."""
     gemini_web_video_timeout_s: float = 600.0
     """How long a -video or -deepsearch turn may wait for Veo / Deep Research to finish."""
     gemini_web_poll_interval_s: float = 10.0
