@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchyard.translate.gemini_native_signatures import NativeSignatureRecorder
+
 GOOGLE_FINISH_REASONS = frozenset(
     {
         "FINISH_REASON_UNSPECIFIED",
@@ -80,6 +82,22 @@ def normalize_finish(event: Event, *, claude: bool) -> bool:
     return found
 
 
+def strip_thoughts(event: Event) -> bool:
+    """Remove thought parts in place; False when nothing is left worth sending."""
+    candidates = event.get("candidates")
+    if type(candidates) is not list:
+        return True
+    keep = "usageMetadata" in event
+    for candidate in candidates:
+        content = candidate.get("content") if type(candidate) is dict else None
+        parts = content.get("parts") if type(content) is dict else None
+        if type(parts) is list:
+            content["parts"] = [p for p in parts if not (type(p) is dict and p.get("thought") is True)]  # type: ignore[index]
+            keep = keep or bool(content["parts"])  # type: ignore[index]
+        keep = keep or bool(candidate.get("finishReason")) if type(candidate) is dict else keep
+    return keep
+
+
 def _usage_only(event: Event) -> bool:
     return not event.get("candidates") and "usageMetadata" in event
 
@@ -88,15 +106,26 @@ class NativeStream:
     """Stream state for the Gemini-native surface: `feed(batch)` → the events to send now,
     `finish()` → what was held back."""
 
-    __slots__ = ("claude", "held")
+    __slots__ = ("claude", "held", "hide_thoughts", "recorder")
 
-    def __init__(self, *, claude: bool) -> None:
+    def __init__(
+        self, *, claude: bool, recorder: NativeSignatureRecorder | None = None, hide_thoughts: bool = False
+    ) -> None:
         self.claude = claude
         self.held: Event | None = None
+        self.recorder = recorder
+        """Set only for requests that declare tools: no other answer's signatures are replayed."""
+        self.hide_thoughts = hide_thoughts
+        """Thoughts the gateway asked for only to record Claude's signed thinking."""
 
     def feed(self, batch: list[Event]) -> list[Event]:
         out: list[Event] = []
+        recorder = self.recorder
         for event in batch:
+            if recorder is not None:
+                recorder.feed(event)
+                if self.hide_thoughts and not strip_thoughts(event):
+                    continue
             held = self.held
             if held is not None:
                 if _usage_only(event):
@@ -111,5 +140,7 @@ class NativeStream:
         return out
 
     def finish(self) -> list[Event]:
+        if self.recorder is not None:
+            self.recorder.finish()
         held, self.held = self.held, None
         return [held] if held is not None else []

@@ -27,7 +27,14 @@ from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
 from switchyard.surfaces.sse import KEEPALIVE, EventStream
 from switchyard.translate.gemini_native import fit_native_request
-from switchyard.translate.gemini_native_answer import NativeStream, normalize_finish
+from switchyard.translate.gemini_native_answer import NativeStream, normalize_finish, strip_thoughts
+from switchyard.translate.gemini_native_signatures import (
+    NativeSignatureRecorder,
+    native_call_ids,
+    replay_signatures,
+)
+from switchyard.translate.profile import ModelProfile
+from switchyard.translate.signatures import SignatureCache
 
 PROVIDER = "antigravity"
 _SSE_PREFIX = b"data: "
@@ -45,18 +52,49 @@ def _client(runtime: Runtime) -> AntigravityClient:
     return runtime.providers[PROVIDER]
 
 
-def _fitted(
-    client: AntigravityClient, model: str, request: dict[str, Any]
-) -> tuple[str, bool, dict[str, Any]]:
-    """(pool family, whether Claude serves it, the request fitted for the model: ids, bytes, schemas)."""
-    spec = client.catalogue.resolve(model)
+async def _fitted(
+    runtime: Runtime, model: str, request: dict[str, Any]
+) -> tuple[str, ModelProfile, dict[str, Any]]:
+    """(pool family, the model's profile, the request fitted for it: ids, bytes, schemas, and the
+    signatures its replayed turns lack, from the cache or the store)."""
+    spec = _client(runtime).catalogue.resolve(model)
     profile = spec.profile()
-    return spec.family, profile.is_claude, fit_native_request(request, model=profile)
+    request = fit_native_request(request, model=profile)
+    call_ids = native_call_ids(request)
+    if call_ids:
+        await runtime.signatures.recall(tool_call_ids=call_ids)
+        request = replay_signatures(request, profile.family, runtime.signatures)
+    return spec.family, profile, request
+
+
+def _recorder(
+    runtime: Runtime, profile: ModelProfile, request: dict[str, Any]
+) -> NativeSignatureRecorder | None:
+    return NativeSignatureRecorder(profile.family, runtime.signatures) if request.get("tools") else None
+
+
+def _with_claude_thoughts(profile: ModelProfile, request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Claude's signed thinking must lead the next tool turn (§12.4), and the public API shows no
+    thoughts unless asked: for a Claude request with tools, ask for them anyway, so the signature
+    is recorded, and hide them again (True) when the client did not ask."""
+    if not profile.is_claude or not request.get("tools"):
+        return request, False
+    config = request.get("generationConfig") or {}
+    thinking = config.get("thinkingConfig") or config.get("thinking_config") or {}
+    if (
+        thinking.get("includeThoughts")
+        or thinking.get("include_thoughts")
+        or thinking.get("thinkingBudget") == 0
+    ):
+        return request, False
+    thinking = {**thinking, "includeThoughts": True}
+    return {**request, "generationConfig": {**config, "thinkingConfig": thinking}}, True
 
 
 async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]) -> Response:
     client = _client(runtime)
-    family, claude, request = _fitted(client, model, request)
+    family, profile, request = await _fitted(runtime, model, request)
+    request, hide_thoughts = _with_claude_thoughts(profile, request)
     answer = await failover.run_unary(
         runtime.pool,
         ctx,
@@ -66,7 +104,14 @@ async def generate(runtime: Runtime, ctx: RequestContext, model: str, request: d
         avoid=client.catalogue.unfit_accounts(model),
     )
     ctx.upstream_model = client.catalogue.resolve(model).upstream_id
-    normalize_finish(answer, claude=claude)
+    normalize_finish(answer, claude=profile.is_claude)
+    recorder = _recorder(runtime, profile, request)
+    if recorder is not None:
+        recorder.feed(answer)
+        recorder.finish()
+        if hide_thoughts:
+            strip_thoughts(answer)
+        await runtime.signatures.save()
     usage = usage_of(answer)
     if usage:
         ctx.set_usage(*usage)
@@ -77,7 +122,7 @@ async def count_tokens(
     runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any]
 ) -> Response:
     client = _client(runtime)
-    family, _, request = _fitted(client, model, request)
+    family, _, request = await _fitted(runtime, model, request)
     answer = await failover.run_unary(
         runtime.pool, ctx, family, lambda account: client.count_tokens(account, model, request)
     )
@@ -88,7 +133,8 @@ async def stream(
     runtime: Runtime, ctx: RequestContext, model: str, request: dict[str, Any], *, sse: bool
 ) -> Response:
     client = _client(runtime)
-    family, claude, request = _fitted(client, model, request)
+    family, profile, request = await _fitted(runtime, model, request)
+    request, hide_thoughts = _with_claude_thoughts(profile, request)
     ctx.stream = True
     first, rest = await failover.open_stream(
         runtime.pool,
@@ -100,7 +146,9 @@ async def stream(
         avoid=client.catalogue.unfit_accounts(model),
     )
     ctx.upstream_model = client.catalogue.resolve(model).upstream_id
-    state = NativeStream(claude=claude)
+    state = NativeStream(
+        claude=profile.is_claude, recorder=_recorder(runtime, profile, request), hide_thoughts=hide_thoughts
+    )
     return EventStream(
         _sse_body(runtime, ctx, state, first, rest) if sse else _array_body(runtime, ctx, state, first, rest),
         interval_s=runtime.settings.keepalive_interval_s,
@@ -114,7 +162,11 @@ Batch = list[dict[str, Any]]
 
 
 async def _event_batches(
-    ctx: RequestContext, state: NativeStream, first: Batch, rest: AsyncIterator[Batch]
+    ctx: RequestContext,
+    state: NativeStream,
+    first: Batch,
+    rest: AsyncIterator[Batch],
+    signatures: SignatureCache,
 ) -> AsyncGenerator[list[bytes], None]:
     """The serialized events, in batches of what has arrived (never empty), as Google's API sends
     them (`NativeStream`), recording usage as it goes by. Always closes `rest`, also when closed
@@ -139,6 +191,8 @@ async def _event_batches(
             if ready:
                 yield serialize(ready)
         ready = state.finish()
+        if state.recorder is not None:
+            await signatures.save()  # before the last event: the next turn may follow at once
         if ready:
             yield serialize(ready)
     finally:
@@ -153,7 +207,7 @@ async def _sse_body(
     """One write per batch: the frames of every event that arrived together, joined."""
     runtime.metrics.open_streams.inc()
     try:
-        async with aclosing(_event_batches(ctx, state, first, rest)) as batches:
+        async with aclosing(_event_batches(ctx, state, first, rest, runtime.signatures)) as batches:
             async for batch in batches:
                 yield _SSE_PREFIX + _SSE_SEPARATOR.join(batch) + _SSE_END
     except SwitchyardError as error:
@@ -170,7 +224,7 @@ async def _array_body(
     runtime.metrics.open_streams.inc()
     separator = b"["
     try:
-        async with aclosing(_event_batches(ctx, state, first, rest)) as batches:
+        async with aclosing(_event_batches(ctx, state, first, rest, runtime.signatures)) as batches:
             async for batch in batches:
                 yield separator + _ARRAY_SEPARATOR.join(batch)
                 separator = _ARRAY_SEPARATOR
