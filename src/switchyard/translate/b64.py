@@ -31,6 +31,14 @@ def standard_b64(value: str) -> str:
     return value
 
 
+def standard_alphabet(value: str) -> str:
+    """`value` with the URL-safe alphabet's `-` and `_` read as `+` and `/`, padding untouched:
+    for data URLs, whose base64 must still be padded (RFC 2397 uses RFC 2045's base64)."""
+    if "-" in value or "_" in value:
+        return value.translate(_FROM_URLSAFE)
+    return value
+
+
 def decode_b64(value: str) -> bytes:
     """The bytes of standard or URL-safe base64, padded or not; `binascii.Error` when neither.
 
