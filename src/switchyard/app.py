@@ -33,6 +33,7 @@ from switchyard.providers.gemini_web.files import MediaFiles
 from switchyard.providers.gemini_web.hooks import PoolHooks
 from switchyard.runtime import Runtime
 from switchyard.store.db import open_store
+from switchyard.store.thought_signatures import open_signature_backing
 from switchyard.surfaces import models
 from switchyard.surfaces.anthropic import routes as anthropic_routes
 from switchyard.surfaces.context import GatewayMiddleware, get_context
@@ -127,6 +128,8 @@ def create_app(
         runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
         runtime.usage.start()
         runtime.pool = pool = await open_pool(store, settings)
+        signature_backing, signature_redis = open_signature_backing(store, settings)
+        runtime.signatures.attach(signature_backing)
         runtime.providers["antigravity"] = antigravity = AntigravityClient(settings)
         web_files = MediaFiles(
             settings.data_dir / "gemini_web_media", store.secrets, settings.gemini_web_media_ttl_s
@@ -154,6 +157,9 @@ def create_app(
                 if close is not None:
                     await close()
             await media_client.aclose()
+            runtime.signatures.attach(None)
+            if signature_redis is not None:
+                await signature_redis.aclose()
             await store.close()
 
     app = FastAPI(

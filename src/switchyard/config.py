@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     responses_store_max_rows: int = 10_000
     """At most this many stored responses; the oldest go first."""
     gemini_web_conversation_max: int = 20_000
+    signature_ttl_s: float = 7 * 86400.0
+    """How long a thought signature is kept for replay in the store / Redis (issue 13)."""
+    signature_max: int = 200_000
+    """Most signatures the store keeps; the soonest to expire go first."""
     gemini_web_video_timeout_s: float = 600.0
     """How long a -video or -deepsearch turn may wait for Veo / Deep Research to finish."""
     gemini_web_poll_interval_s: float = 10.0

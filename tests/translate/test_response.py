@@ -152,11 +152,11 @@ def test_finish_reasons(mode: str, reason: str, finish_reason: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_tool_calls_with_restored_names_and_generated_ids(mode: str) -> None:
-    body = {"tools": [{"type": "function", "function": {"name": "get weather"}}]}
+    body = {"tools": [{"type": "function", "function": {"name": "7day-weather"}}]}
     events = [
         event({"text": "Checking."}),
         event(
-            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}, "id": "up_1"}},
+            {"functionCall": {"name": "_7day-weather", "args": {"city": "Paris"}, "id": "up_1"}},
             {"functionCall": {"name": "other", "args": {}}},
             finish="STOP",
             usage=USAGE,
@@ -167,13 +167,13 @@ def test_tool_calls_with_restored_names_and_generated_ids(mode: str) -> None:
     assert answer["content"] == "Checking."
     first, second = answer["tool_calls"]
     assert first == {
-        "index": 0,
+        **({"index": 0} if mode == "stream" else {}),  # message.tool_calls carry no index
         "id": "up_1",
         "type": "function",
-        "function": {"name": "get weather", "arguments": '{"city":"Paris"}'},
+        "function": {"name": "7day-weather", "arguments": '{"city":"Paris"}'},
     }
     assert (
-        second["index"] == 1
+        second.get("index", 1) == 1
         and second["id"].startswith("call_")
         and second["function"] == {"name": "other", "arguments": "{}"}
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.emulators.cloudcode_images import render_image
+from switchyard.emulators.cloudcode_json import json_answer, wants_json
 from switchyard.emulators.cloudcode_models import ModelFacts, Thinking, thinking_active
 from switchyard.emulators.cloudcode_proto import get_field
 from switchyard.emulators.cloudcode_signatures import SignatureFamily, issue_signature
@@ -302,6 +303,8 @@ def build_answer(body: dict[str, Any], facts: ModelFacts, scripted: dict[str, An
         text = f"Here is the image you asked for: {prompt[:ECHO_CHARS]}" if wants_text else ""
         if wants_image:
             answer_parts, image_tokens = _image_parts(model, request, prompt)
+    elif wants_json(config):
+        text = json_answer(config, prompt)
     else:
         text = echo
         if _has_tool(request, "codeExecution"):

@@ -18,6 +18,7 @@ from itertools import permutations
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from switchyard.emulators.cloudcode_errors import invalid_argument
+from switchyard.emulators.cloudcode_signatures import decode_proto_bytes
 
 BASE_SIZES_1K: dict[str, tuple[int, int]] = {
     "1:1": (1024, 1024),
@@ -97,7 +98,7 @@ def render_image(
     width, height = image_dimensions(aspect_ratio, image_size)
     if source_b64 is not None:
         try:
-            source = base64.b64decode(source_b64)
+            source = decode_proto_bytes(source_b64)
         except (binascii.Error, ValueError) as exc:
             raise invalid_argument(INVALID_INPUT_MESSAGE) from exc
         data = transformed_jpeg(source, width, height)

@@ -49,10 +49,19 @@ def issue_signature(family: SignatureFamily, content: str) -> str:
     return base64.b64encode(head + _mac(head, MAC_BYTES + FILLER_BYTES)).decode()
 
 
+def decode_proto_bytes(text: str) -> bytes:
+    """A Proto-JSON `bytes` value: standard or URL-safe base64, padded or not (§12.7), all four
+    forms accepted as Google's JSON mapping says; `binascii.Error` for anything else."""
+    normalized = text.replace("-", "+").replace("_", "/")
+    if len(normalized) % 4 == 1:
+        raise binascii.Error("truncated base64")
+    return base64.b64decode(normalized + "=" * (-len(normalized) % 4), validate=True)
+
+
 def issued_family(signature: str) -> SignatureFamily | None:
     """The family that issued `signature`, or None for a fabricated, corrupted or sentinel value."""
     try:
-        raw = base64.b64decode(signature, validate=True)
+        raw = decode_proto_bytes(signature)
     except (binascii.Error, ValueError):
         return None
     head_len = len(SignatureFamily.CLAUDE.value) + DIGEST_BYTES
@@ -66,4 +75,14 @@ def issued_family(signature: str) -> SignatureFamily | None:
 
 
 def is_gemini_sentinel(signature: str) -> bool:
-    return signature in GEMINI_SENTINELS
+    """The sentinels are bytes like any signature: recognised in either alphabet (§12.7)."""
+    if signature in GEMINI_SENTINELS:
+        return True
+    try:
+        raw = decode_proto_bytes(signature)
+    except (binascii.Error, ValueError):
+        return False
+    return raw in _SENTINEL_BYTES
+
+
+_SENTINEL_BYTES = frozenset(decode_proto_bytes(sentinel) for sentinel in GEMINI_SENTINELS)

@@ -137,3 +137,17 @@ class StoredResponse(Base):
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ThoughtSignature(Base):
+    """A thought signature the gateway replays for clients that drop it (issue 13): bounded and
+    expiring (`store.thought_signatures`). Keyed by the SHA-256 of the cache key (`call:<id>`,
+    `think:<digest>`, `media:<digest>`), so ids of any length fit."""
+
+    __tablename__ = "thought_signatures"
+
+    key_hash: Mapped[str] = mapped_column(StorableString(64), primary_key=True)
+    family: Mapped[str] = mapped_column(StorableString(20))
+    signature: Mapped[str] = mapped_column(StorableText)
+    thinking: Mapped[str | None] = mapped_column(StorableText, nullable=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

@@ -12,6 +12,8 @@ delta serialised by orjson, and a constant suffix: no chunk dict is built, nothi
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from switchyard.errors import StreamInterrupted
 from switchyard.ids import new_id
 from switchyard.translate.openai_tools import claude_placeholder_args, tool_name_map
 from switchyard.translate.profile import Family, ModelProfile
-from switchyard.translate.signatures import SignatureCache, SignedThought, encode_signature_in_id
+from switchyard.translate.signatures import SignatureCache, SignedThought
 
 FINISH_REASONS = {
     "STOP": "stop",
@@ -159,7 +161,9 @@ class OpenAIChatStream:
                 content.append(delta["content"])
             if "reasoning_content" in delta:
                 reasoning.append(delta["reasoning_content"])
-            tool_calls.extend(delta.get("tool_calls", ()))
+            for call in delta.get("tool_calls", ()):
+                del call["index"]  # a stream delta's field: OpenAI's message.tool_calls has none
+                tool_calls.append(call)
             images.extend(delta.get("images", ()))
         finish_reason = self._end()
         message: dict[str, Any] = {
@@ -271,13 +275,12 @@ class OpenAIChatStream:
         strip = self.placeholder_args.get(name)
         if strip and isinstance(args, dict) and strip & args.keys():
             args = {key: value for key, value in args.items() if key not in strip}
-        base_id = call.get("id") or f"call_{new_id()[8:]}"
+        public_id = plain_call_id(call.get("id"))
         if not signature and self.family == "claude":
             signature = self._turn_signature  # Claude signs the thinking block that precedes its calls
-        self._call_ids.append(base_id)
+        self._call_ids.append(public_id)
         if signature and self.signatures is not None:
-            self.signatures.remember_tool_call(base_id, SignedThought(self.family, signature))
-        public_id = encode_signature_in_id(base_id, self.family, signature) if signature else base_id
+            self.signatures.remember_tool_call(public_id, SignedThought(self.family, signature))
         index = self.tool_call_count
         self.tool_call_count += 1
         self.has_content = True
@@ -353,3 +356,17 @@ def _unix_time(value: Any) -> int | None:
         return int(datetime.fromisoformat(text).timestamp())
     except ValueError:
         return None
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def plain_call_id(upstream_id: Any) -> str:
+    """The tool-call id a client sees: the upstream's when it is short and plain (at most 64
+    characters of `[A-Za-z0-9_-]`, which strict clients require), else a stable digest of it, else
+    a fresh one. Signatures no longer ride in ids: the signature store keeps them (issue 13)."""
+    if isinstance(upstream_id, str) and upstream_id:
+        if _PLAIN_ID.fullmatch(upstream_id):
+            return upstream_id
+        return "call_" + hashlib.sha256(upstream_id.encode()).hexdigest()[:24]
+    return f"call_{new_id()[8:]}"

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from switchyard.errors import InvalidRequest
+from switchyard.translate.b64 import standard_alphabet
 
 SNIFF_BYTES = 258
 """How many decoded bytes the sniffer looks at (344 base64 characters); enough for EBML doctypes."""
@@ -209,7 +210,7 @@ def parse_data_url(url: str, *, param: str) -> tuple[str, str]:
     if any(field.strip().lower() == "base64" for field in fields[1:]):
         if not payload:
             raise InvalidRequest(f"{param} is an empty data URL", param=param)
-        return mime, payload
+        return mime, standard_alphabet(payload)
     return mime, base64.b64encode(unquote_to_bytes(payload)).decode("ascii")
 
 

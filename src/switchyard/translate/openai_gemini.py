@@ -79,6 +79,26 @@ def to_gemini_request(
     return request
 
 
+def signature_keys(body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(tool-call ids, reasoning texts) of the assistant turns: what `to_gemini_request` may look
+    up in the signature cache, so the surface can `recall` them from the shared tier first."""
+    ids: list[str] = []
+    texts: list[str] = []
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        if not isinstance(message, dict) or message.get("role") != "assistant":
+            continue
+        reasoning = message.get("reasoning_content")
+        if isinstance(reasoning, str) and reasoning:
+            texts.append(reasoning)
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            raw_id = call.get("id") if isinstance(call, dict) else None
+            if isinstance(raw_id, str) and raw_id:
+                ids.append(decode_signature_from_id(raw_id)[0])
+    return ids, texts
+
+
 class _History:
     """Builds `contents` message by message; remembers tool calls so results can be paired."""
 

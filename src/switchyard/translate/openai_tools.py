@@ -1,7 +1,9 @@
 """OpenAI `tools` / `tool_choice` → Gemini `tools` / `toolConfig` (protocols/antigravity.md §4, §8.2).
 
-Function names are sanitised to what the upstream accepts (`[A-Za-z_][A-Za-z0-9_.:-]{0,63}`) and
-restored on the way back, so a client that names a tool `search web` or `mcp/fs.read` still works.
+Declared function names must be what OpenAI accepts (`^[a-zA-Z0-9_-]{1,64}$`): anything else is the
+400 OpenAI gives, naming the tool, instead of a name a strict client later chokes on. Names the
+upstream still refuses (`[A-Za-z_][A-Za-z0-9_.:-]{0,63}`: a leading digit) and names met only in
+history are sanitised and restored on the way back.
 The mapping is a pure function of the request's `tools`, so the response side rebuilds it
 (`tool_name_map`) instead of carrying state between the two directions.
 """
@@ -26,6 +28,8 @@ from switchyard.translate.schema import (
 MAX_NAME_LENGTH = 64
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
 _NAME_BAD_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
+_OPENAI_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What OpenAI accepts as a declared function name; others are refused as OpenAI refuses them."""
 
 BUILTIN_TOOLS = {"codeExecution": "codeExecution", "googleSearch": "googleSearch", "urlContext": "urlContext"}
 """Function names that switch on an upstream built-in tool instead of declaring a function."""
@@ -80,6 +84,12 @@ def _function_tools(body: Mapping[str, Any]) -> list[tuple[int, dict[str, Any]]]
         if not isinstance(name, str) or not name:
             raise InvalidRequest(
                 f"'{param}.function.name' must be a non-empty string", param=f"{param}.function.name"
+            )
+        if name not in BUILTIN_TOOLS and not _OPENAI_NAME.fullmatch(name):
+            raise InvalidRequest(
+                f"Invalid 'tools[{index}].function.name' {name!r}: string does not match pattern. "
+                f"Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'.",
+                param=f"tools[{index}].function.name",
             )
         found.append((index, function))
     return found

@@ -9,16 +9,27 @@ itself may carry the signature: `call_x__sig_g3_<urlsafe base64>`, emitted only 
 
 A signature is only valid for the family that issued it, so every entry remembers its family and
 lookups for another family miss: a Claude signature never reaches Gemini, nor the reverse.
+
+Surviving restarts and other instances (issue 13): memory is the first tier; an attached
+`SignatureBacking` (the store, and Redis when configured) is the second. The lookups stay
+synchronous (the translators are pure), so a surface `await`s `recall(...)` for the keys a request
+may need before translating it, and `save()` after an answer, which writes what was learned since.
+Signatures no longer ride in tool-call ids; ids made that way before are still read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from switchyard.translate.profile import Family
+
+log = logging.getLogger(__name__)
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 """The sentinel Gemini accepts in place of a signature it cannot verify (never sent to Claude)."""
@@ -49,6 +60,18 @@ class SignedThought:
     thinking: str | None = None
 
 
+class SignatureBacking(Protocol):
+    """A slower tier shared across restarts and instances (`store.thought_signatures`)."""
+
+    async def save(self, entries: list[tuple[str, SignedThought]]) -> None: ...
+
+    async def load(self, keys: list[str]) -> dict[str, SignedThought]: ...
+
+
+MAX_UNSAVED = 10_000
+"""Entries waiting for `save()`; beyond it the oldest are only kept in memory."""
+
+
 class SignatureCache:
     """An LRU of signatures, bounded by entry count and by total characters held.
 
@@ -62,6 +85,44 @@ class SignatureCache:
         self._max_entries = max_entries
         self._max_chars = max_chars
         self._chars = 0
+        self._backing: SignatureBacking | None = None
+        self._unsaved: OrderedDict[str, SignedThought] = OrderedDict()
+
+    def attach(self, backing: SignatureBacking | None) -> None:
+        """Add (or, with None, remove) the shared tier behind memory."""
+        self._backing = backing
+        self._unsaved.clear()
+
+    async def recall(self, *, tool_call_ids: Iterable[str] = (), thinking_texts: Iterable[str] = ()) -> None:
+        """Bring into memory what the shared tier knows of these keys (those memory lacks).
+
+        A failing tier is logged, never raised: a forgotten signature has its own recovery."""
+        if self._backing is None:
+            return
+        keys = ["call:" + i for i in tool_call_ids] + ["think:" + _digest(t) for t in thinking_texts]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._entries))
+        if not missing:
+            return
+        try:
+            found = await self._backing.load(missing)
+        except Exception:
+            log.warning("could not read thought signatures from the shared store", exc_info=True)
+            return
+        for key, thought in found.items():
+            self._put(key, thought, save=False)
+
+    async def save(self) -> None:
+        """Write what was learned since the last save to the shared tier (logged on failure)."""
+        if self._backing is None or not self._unsaved:
+            return
+        entries = list(self._unsaved.items())
+        self._unsaved.clear()
+        try:
+            await self._backing.save(entries)
+        except Exception:
+            log.warning(
+                "could not write %d thought signatures to the shared store", len(entries), exc_info=True
+            )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -94,7 +155,12 @@ class SignatureCache:
         self._entries.move_to_end(key)
         return entry
 
-    def _put(self, key: str, thought: SignedThought) -> None:
+    def _put(self, key: str, thought: SignedThought, *, save: bool = True) -> None:
+        if save and self._backing is not None:
+            self._unsaved.pop(key, None)
+            self._unsaved[key] = thought
+            if len(self._unsaved) > MAX_UNSAVED:
+                self._unsaved.popitem(last=False)
         old = self._entries.pop(key, None)
         if old is not None:
             self._chars -= _size(old)

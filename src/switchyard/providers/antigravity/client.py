@@ -28,6 +28,7 @@ from switchyard.config import Settings
 from switchyard.errors import (
     AccountForbidden,
     ModelRetired,
+    UpstreamBadRequest,
     UpstreamError,
     UpstreamTransient,
     UpstreamUnauthenticated,
@@ -53,6 +54,7 @@ from .protocol import (
 )
 from .refusals import RefusalGuard, refusal_error, refusal_in
 from .request_fit import fit_request
+from .signature_recovery import is_signature_error, without_bad_signatures
 from .transport import http_clients, open_on_hosts, read_json, upstreams
 
 log = logging.getLogger(__name__)
@@ -268,11 +270,11 @@ class AntigravityClient:
         `model` is the public id; `request_type` defaults to the model's (`image_gen` for image models).
         """
 
-        async def call() -> tuple[str, Any]:
-            envelope = await self._envelope(account, model, request, request_type, session_id, show_thoughts)
+        async def call(sent: Mapping[str, Any]) -> tuple[str, Any]:
+            envelope = await self._envelope(account, model, sent, request_type, session_id, show_thoughts)
             return envelope["model"], await self._post_json(account, GENERATE_PATH, envelope)
 
-        upstream_model, payload = await self._with_own_project(account, call)
+        upstream_model, payload = await self._with_signature_recovery(account, model, request, call)
         inner = unwrap_response(payload)
         if inner is None:
             raise UpstreamTransient("Antigravity sent a reply without a response")
@@ -283,6 +285,28 @@ class AntigravityClient:
             self._learn(error)
             raise error
         return inner
+
+    async def _with_signature_recovery(
+        self,
+        account: UpstreamAccount,
+        model: str,
+        request: Mapping[str, Any],
+        call: Callable[[Mapping[str, Any]], Awaitable[T]],
+    ) -> T:
+        """`call(request)`; on a thought-signature 400, once more with the history's signatures
+        recovered (`signature_recovery`, §12.6). Runs before any byte reaches the client."""
+        try:
+            return await self._with_own_project(account, lambda: call(request))
+        except UpstreamBadRequest as error:
+            if not is_signature_error(error):
+                raise
+            log.info(
+                "account %s: %s refused a replayed signature; retrying once without", account.name, model
+            )
+        recovered = without_bad_signatures(
+            request, claude=self.catalogue.resolve(model).meta.family == "claude"
+        )
+        return await self._with_own_project(account, lambda: call(recovered))
 
     def _learn(self, error: UpstreamError) -> None:
         """A retirement answer teaches the catalogue where the model went (§12.3): from now on its
@@ -324,14 +348,12 @@ class AntigravityClient:
         )
 
         async def opened() -> aiohttp.ClientResponse:
-            async def call() -> aiohttp.ClientResponse:
-                envelope = await self._envelope(
-                    account, model, request, request_type, session_id, show_thoughts
-                )
+            async def call(sent: Mapping[str, Any]) -> aiohttp.ClientResponse:
+                envelope = await self._envelope(account, model, sent, request_type, session_id, show_thoughts)
                 guard.model = envelope["model"]  # the upstream id, as the refusal's error names it
                 return await self._open(account, STREAM_PATH, envelope, stream=True)
 
-            return await self._with_own_project(account, call)
+            return await self._with_signature_recovery(account, model, request, call)
 
         return iter_events(opened, guard)
 

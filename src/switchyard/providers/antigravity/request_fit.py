@@ -54,6 +54,8 @@ def fit_request(request: Mapping[str, Any], spec: ModelSpec, *, show_thoughts: b
     if isinstance(cap, int) and cap > meta.max_output_tokens:
         generation["maxOutputTokens"] = cap = meta.max_output_tokens
     thinking = _thinking(generation, spec, show_thoughts, cap)
+    if thinking and meta.family == "claude" and _thinks(thinking) and _tool_turn_lacks_thinking(result):
+        thinking = None  # §12.4: GCA-H's recovery when no signed thinking block can lead the turn
     if thinking is None:
         generation.pop("thinkingConfig", None)
     else:
@@ -65,6 +67,23 @@ def fit_request(request: Mapping[str, Any], spec: ModelSpec, *, show_thoughts: b
     if generation or "generationConfig" in result:
         result["generationConfig"] = generation
     return result
+
+
+def _tool_turn_lacks_thinking(request: Mapping[str, Any]) -> bool:
+    """Whether the last model turn holding a functionCall does not start with a thought part:
+    Claude with thinking on refuses such a history (§12.4), and only a real signature may sign one."""
+    contents = request.get("contents")
+    for content in reversed(contents if isinstance(contents, list) else ()):
+        if not isinstance(content, dict) or content.get("role") != "model":
+            continue
+        parts = content.get("parts") or []
+        if not any(isinstance(p, dict) and ("functionCall" in p or "function_call" in p) for p in parts):
+            continue
+        first = parts[0] if parts else None
+        return not (
+            isinstance(first, dict) and first.get("thought") is True and first.get("thoughtSignature")
+        )
+    return False
 
 
 def _thinking(

@@ -29,6 +29,7 @@ import orjson
 
 from switchyard.errors import InvalidRequest
 from switchyard.providers.gemini_web.tools import ToolOffer, instructions, render_call, render_result
+from switchyard.translate.b64 import standard_alphabet
 from switchyard.translate.fields import wrong_type
 from switchyard.translate.media import Media
 from switchyard.translate.openai_parts import content_parts, text_parts
@@ -154,7 +155,7 @@ def _message_text(
 
 def _decoded(data_b64: str, param: str) -> bytes:
     try:
-        return base64.b64decode(data_b64)
+        return base64.b64decode(standard_alphabet(data_b64))
     except binascii.Error as error:
         raise InvalidRequest(f"Invalid base64 data in '{param}': {error}", param=param) from None
 

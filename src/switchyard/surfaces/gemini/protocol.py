@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from switchyard.errors import InvalidRequest
+from switchyard.translate.gemini_native import invalid_value, validate_generation_config
 
 _SNAKE_TOP_LEVEL = {
     "system_instruction": "systemInstruction",
@@ -47,6 +48,7 @@ def to_canonical_request(body: Any) -> dict[str, Any]:
     if not isinstance(contents, list) or not contents:
         raise InvalidRequest("* GenerateContentRequest.contents: contents is not specified", param="contents")
     request["contents"] = [_content(item, index) for index, item in enumerate(contents)]
+    validate_generation_config(request.get("generationConfig"))
     system = request.get("systemInstruction")
     if isinstance(system, str):
         request["systemInstruction"] = {"role": "user", "parts": [{"text": system}]}
@@ -63,10 +65,18 @@ def _content(item: Any, index: int) -> dict[str, Any]:
             f"* GenerateContentRequest.contents[{index}].parts: contents.parts must not be empty",
             param=f"contents[{index}].parts",
         )
+    for position, part in enumerate(item["parts"]):
+        if not isinstance(part, dict):
+            raise invalid_value(f"contents[{index}].parts[{position}]", "TYPE_MESSAGE", part)
+        text = part.get("text")
+        if text is not None and not isinstance(text, str):
+            raise invalid_value(f"contents[{index}].parts[{position}].text", "TYPE_STRING", text)
     role = item.get("role")
     if role is None or role == "":
         return {**item, "role": "user"}
-    if not isinstance(role, str) or role not in VALID_ROLES:
+    if not isinstance(role, str):
+        raise invalid_value(f"contents[{index}].role", "TYPE_STRING", role)
+    if role not in VALID_ROLES:
         raise InvalidRequest(
             f"* GenerateContentRequest.contents[{index}].role: Please use a valid role: user, model.",
             param=f"contents[{index}].role",

@@ -31,6 +31,7 @@ from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.images.protocol import ImageRequest
 from switchyard.surfaces.responses import json_response
 from switchyard.surfaces.webchat.common import model_headers, provider
+from switchyard.translate.b64 import decode_b64
 
 Event = dict[str, Any]
 
@@ -84,7 +85,7 @@ def _entry(runtime: Runtime, request: ImageRequest, events: list[Event], base_ur
                     texts.append(part["text"])
                 inline = part.get("inlineData")
                 if inline is not None and image is None and inline["mimeType"].startswith("image/"):
-                    image = base64.b64decode(inline["data"])
+                    image = decode_b64(inline["data"])
     revised = "".join(texts).strip()
     if image is None:
         raise UpstreamBadRequest(f"Gemini web answered without an image: {revised[:300] or '(no text)'}")

@@ -20,6 +20,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from switchyard.translate.b64 import decode_b64
+
 log = logging.getLogger(__name__)
 MAX_RATIO_TERM = 1000
 """Ratios are reduced to whole terms no larger than this (`1.85:1` → 37:20)."""
@@ -67,7 +69,7 @@ def _crop_b64(data_b64: str, ratio: Ratio) -> str:
     """Cropped base64; an image Pillow cannot read is passed on as the upstream sent it (the client
     still gets a picture, only not at the exact ratio), and the log says so."""
     try:
-        return base64.b64encode(crop_image(base64.b64decode(data_b64), ratio)).decode("ascii")
+        return base64.b64encode(crop_image(decode_b64(data_b64), ratio)).decode("ascii")
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as error:
         log.warning("could not crop a generated image to %g:%g: %s", ratio[0], ratio[1], error)
         return data_b64

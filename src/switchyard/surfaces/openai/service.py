@@ -34,6 +34,7 @@ from switchyard.translate import (
     image_crop_ratio,
     to_gemini_request,
 )
+from switchyard.translate.openai_gemini import signature_keys
 
 PROVIDER = "antigravity"
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -50,6 +51,8 @@ async def chat(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> R
     spec = client.catalogue.resolve(model)
     profile = spec.profile()
     media = await fetch_all_media(runtime, body)
+    call_ids, reasoning = signature_keys(body)
+    await runtime.signatures.recall(tool_call_ids=call_ids, thinking_texts=reasoning)
     request = to_gemini_request(body, model=profile, resolved_media=media, signatures=runtime.signatures)
     call = _Call(
         runtime=runtime,
@@ -101,6 +104,7 @@ class _Call:
         if self.crop is not None:
             await crop_event_images(answer, self.crop)
         completion = self.state.build_completion((answer,))
+        await self.runtime.signatures.save()
         self._record_usage()
         return json_response(completion)
 
@@ -158,7 +162,9 @@ class _Call:
                     raise
                 if frames:
                     yield b"".join(frames)
-            yield b"".join(self.state.finish())
+            tail = self.state.finish()
+            await self.runtime.signatures.save()  # before the last bytes: the next turn may follow at once
+            yield b"".join(tail)
         except SwitchyardError as error:
             self.ctx.error_class = str(getattr(error, "error_class", "")) or None
             yield _error_frame(error)

@@ -3,7 +3,6 @@ media delivery (signed URLs or data URLs) and downloading the request's media UR
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +16,7 @@ from switchyard.providers.gemini_web.models import (
     parse_model,
 )
 from switchyard.runtime import Runtime
+from switchyard.translate.b64 import decode_b64
 
 PROVIDER = "gemini_web"
 SURFACE_PREFIX = "/gemini_official"
@@ -65,7 +65,7 @@ def deliver_media(events: Iterable[dict[str, Any]], runtime: Runtime, base_url: 
                 if inline is None:
                     continue
                 mime = inline["mimeType"]
-                url = files.url(base_url, base64.b64decode(inline["data"]), mime)
+                url = files.url(base_url, decode_b64(inline["data"]), mime)
                 label = (
                     "image" if mime.startswith("image/") else "video" if mime.startswith("video/") else "file"
                 )
