@@ -15,7 +15,7 @@ import pytest
 
 from switchyard.app import create_app
 from switchyard.http_protocol import server_options
-from tests.conftest import make_settings
+from tests.conftest import create_key, make_settings
 from tests.servers import serve
 
 TIMEOUT_S = 2.0
@@ -127,3 +127,20 @@ def test_oversized_headers_get_431(gateway: str) -> None:
         gateway, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n"
     )
     assert status == 431 and "headers" in orjson.loads(body)["error"]["message"]
+
+
+def test_a_large_body_sent_with_its_headers_in_one_write_is_no_431(tmp_path: Path) -> None:
+    """Found by the 20 MB image benchmark: the body behind small headers is not header bytes."""
+    settings = make_settings(tmp_path)
+    key = create_key(settings, "big-body")
+    body = (
+        b'{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "' + b"a" * 150_000 + b'"}]}'
+    )
+    head = (
+        "POST /antigravity/v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with serve(create_app(settings), **server_options(settings)) as url:
+        status, _, answer = _raw_response(url, head + body)
+    assert status != 431, answer
+    assert status == 503 and b"antigravity" in answer, "read whole, then refused: no account is configured"

@@ -49,6 +49,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._awaiting_headers = True
         self._header_bytes = 0
+        self._parsed_header_bytes = 0
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
 
@@ -63,13 +64,9 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._awaiting_headers:
+        awaiting = self._awaiting_headers
+        if awaiting:
             self._header_bytes += len(data)
-            if self._header_bytes > MAX_HEADER_BYTES:
-                self._refuse(
-                    HeadersTooLarge(f"The request headers are larger than {MAX_HEADER_BYTES} bytes.")
-                )
-                return
         elif self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = self.loop.call_later(self.body_idle_timeout_s, self._on_body_idle)
@@ -83,13 +80,31 @@ class GatewayHttpProtocol(HttpToolsProtocol):
                 self._unsupported_upgrade_warning()
         except httptools.HttpParserError as error:
             self._refuse(InvalidRequest(f"Invalid HTTP request: {error}."))
+            return
+        # Counted after parsing: one read may hold small headers and megabytes of body behind them,
+        # so the bytes read count only while the headers are still incomplete; complete ones are
+        # measured by the parser's callbacks (`on_url`, `on_header`).
+        if awaiting and (
+            (self._awaiting_headers and self._header_bytes > MAX_HEADER_BYTES)
+            or self._parsed_header_bytes > MAX_HEADER_BYTES
+        ):
+            self._refuse(HeadersTooLarge(f"The request headers are larger than {MAX_HEADER_BYTES} bytes."))
 
     # -- parser callbacks ------------------------------------------------------------------------
+
+    def on_url(self, url: bytes) -> None:
+        self._parsed_header_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._parsed_header_bytes += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_headers = True
         self._header_bytes = 0
+        self._parsed_header_bytes = 0
         if self._header_timer is None:  # a later request on a kept-alive connection
             self._header_timer = self.loop.call_later(self.header_timeout_s, self._on_deadline)
 
