@@ -158,6 +158,12 @@ def create_app(
                     await close()
             await media_client.aclose()
             runtime.signatures.attach(None)
+            close_signatures = getattr(signature_backing, "aclose", None)
+            if close_signatures is not None:
+                try:
+                    await close_signatures()
+                except Exception:
+                    log.warning("could not write the last thought signatures to the store", exc_info=True)
             if signature_redis is not None:
                 await signature_redis.aclose()
             await store.close()

@@ -14,7 +14,12 @@ from sqlalchemy import func, select
 from switchyard.config import Settings
 from switchyard.store.db import Store, open_store
 from switchyard.store.tables import ThoughtSignature
-from switchyard.store.thought_signatures import RedisSignatures, StoreSignatures, TieredSignatures
+from switchyard.store.thought_signatures import (
+    WRITE_DELAY_S,
+    RedisSignatures,
+    StoreSignatures,
+    TieredSignatures,
+)
 from switchyard.translate.signatures import SignatureCache, SignedThought
 from tests.pool.test_state import REDIS_URL
 
@@ -27,14 +32,18 @@ def test_store_keeps_replaces_bounds_and_expires(store_settings: Settings) -> No
         try:
             backing = StoreSignatures(store, ttl_s=60, max_rows=3)
             await backing.save([(f"call:{n}", CLAUDE) for n in range(5)])
+            assert await _count(store) == 0, "written behind, gathered into one upsert"
+            await backing.flush()
             assert await _count(store) == 3, "the sweep keeps max_rows"
             await backing.save([("call:x", SignedThought("gemini-3", "Zm9v"))])
             await backing.save([("call:x", SignedThought("gemini-3", "YmFy"))])
+            await backing.flush()
             assert (await backing.load(["call:x", "call:none"])) == {
                 "call:x": SignedThought("gemini-3", "YmFy")
             }
             expired = StoreSignatures(store, ttl_s=-1, max_rows=10)
             await expired.save([("think:old", CLAUDE)])
+            await expired.aclose()
             assert await backing.load(["think:old"]) == {}, "expired rows are never replayed"
         finally:
             await store.close()
@@ -52,11 +61,13 @@ def test_cache_recalls_what_another_instance_saved(store_settings: Settings) -> 
         store = await open_store(store_settings)
         try:
             writer, reader = SignatureCache(), SignatureCache()
-            for cache in (writer, reader):
-                cache.attach(StoreSignatures(store, ttl_s=60, max_rows=100))
+            written = StoreSignatures(store, ttl_s=60, max_rows=100)
+            writer.attach(written)
+            reader.attach(StoreSignatures(store, ttl_s=60, max_rows=100))
             writer.remember_tool_call("toolu_1", CLAUDE)
             writer.remember_thinking("I should call the tool", CLAUDE)
             await writer.save()
+            await asyncio.sleep(WRITE_DELAY_S * 2)  # the writer's background flush
             assert reader.tool_call("toolu_1", "claude") is None
             await reader.recall(tool_call_ids=["toolu_1"], thinking_texts=["I should call the tool"])
             assert reader.tool_call("toolu_1", "claude") == CLAUDE

@@ -4,13 +4,18 @@ Claude and Gemini refuse a replayed tool turn without the signature they issued,
 clients drop signatures; memory alone loses them on a restart or on another instance, which breaks
 every open agent loop. So each signature learned is also written here, bounded and expiring:
 - the store's `thought_signatures` table: rows live `ttl_s`; a sweep (at most once a minute, on a
-  write) deletes expired rows and, beyond `max_rows`, those closest to expiry;
+  write) deletes expired rows and, beyond `max_rows`, those closest to expiry. Writes are behind by
+  at most `WRITE_DELAY_S`, gathered into one upsert: a write per request on the request path cost
+  the gateway half its throughput on SQLite. Memory (this instance) and Redis (the others) have the
+  signature at once; shutdown flushes what is pending;
 - Redis (`SWITCHYARD_REDIS_URL`): one key per signature with its TTL, read before the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 
 import orjson
@@ -26,6 +31,8 @@ from switchyard.store.tables import ThoughtSignature
 from switchyard.translate.signatures import SignatureBacking, SignedThought
 
 SWEEP_INTERVAL_S = 60.0
+WRITE_DELAY_S = 0.2
+log = logging.getLogger(__name__)
 
 
 def _hash(key: str) -> str:
@@ -38,8 +45,36 @@ class StoreSignatures:
     def __init__(self, store: Store, *, ttl_s: float, max_rows: int) -> None:
         self.store, self.ttl_s, self.max_rows = store, ttl_s, max_rows
         self._swept_at = 0.0
+        self._pending: dict[str, SignedThought] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     async def save(self, entries: list[tuple[str, SignedThought]]) -> None:
+        """Queue the entries; one task writes what gathered within `WRITE_DELAY_S`."""
+        self._pending.update(entries)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later(), name="signature-writer")
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(WRITE_DELAY_S)
+        try:
+            await self.flush()
+        except Exception:
+            log.warning("could not write thought signatures to the store", exc_info=True)
+
+    async def flush(self) -> None:
+        """Write every pending entry now."""
+        if not self._pending:
+            return
+        entries, self._pending = list(self._pending.items()), {}
+        await self._write(entries)
+
+    async def aclose(self) -> None:
+        """Flush at shutdown, so a restart replays what this instance learned last."""
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.flush()
+
+    async def _write(self, entries: list[tuple[str, SignedThought]]) -> None:
         now = time.time()
         async with self.store.sessions() as session:
             insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -83,6 +118,10 @@ class StoreSignatures:
             await session.execute(delete(ThoughtSignature).where(ThoughtSignature.key_hash.in_(oldest)))
 
     async def load(self, keys: list[str]) -> dict[str, SignedThought]:
+        pending = {key: self._pending[key] for key in keys if key in self._pending}
+        keys = [key for key in keys if key not in pending]
+        if not keys:
+            return pending
         by_hash = {_hash(key): key for key in keys}
         async with self.store.sessions() as session:
             rows = (
@@ -93,7 +132,7 @@ class StoreSignatures:
                     )
                 )
             ).all()
-        return {
+        return pending | {
             by_hash[row.key_hash]: SignedThought(row.family, row.signature, row.thinking)  # type: ignore[arg-type]
             for row in rows
         }
@@ -134,6 +173,12 @@ class TieredSignatures:
     async def save(self, entries: list[tuple[str, SignedThought]]) -> None:
         await self.first.save(entries)
         await self.second.save(entries)
+
+    async def aclose(self) -> None:
+        for tier in (self.first, self.second):
+            close = getattr(tier, "aclose", None)
+            if close is not None:
+                await close()
 
     async def load(self, keys: list[str]) -> dict[str, SignedThought]:
         found = await self.first.load(keys)
