@@ -15,19 +15,8 @@ from google import genai
 from google.genai import types
 from openai import BadRequestError, OpenAI
 
-CONTRACT = {
-    "gemini-2.5-flash": "gemini-3.1-flash-lite",
-    "gemini-2.5-flash-image": "gemini-3.1-flash-image",
-    "gemini-2.5-flash-lite": "gemini-3.1-flash-lite",
-    "gemini-2.5-flash-thinking": "gemini-3.1-flash-lite",
-    "gemini-2.5-pro": "gemini-2.5-pro",
-    "gemini-3-pro-image": "gemini-3.1-flash-image",
-    "gemini-3-pro-low": "gemini-3.1-pro-low",
-    "gemini-3-pro-high": "gemini-pro-agent",
-    "claude-sonnet-4-5": "claude-sonnet-4-6",
-    "claude-sonnet-4-5-thinking": "claude-sonnet-4-6",
-    "gpt-oss-120b-medium": "gpt-oss-120b-medium",
-}
+from tests.providers.antigravity.test_catalogue import CONTRACT
+
 REFUSALS = ("no longer available", "no longer supported", "not available on this version", "out of date")
 UPSTREAM_HEADER = "x-switchyard-upstream-model"
 

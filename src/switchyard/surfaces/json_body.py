@@ -58,6 +58,29 @@ def loads(raw: bytearray) -> Any:
     return _restore(document, carved) if carved else document
 
 
+OPENAI_WORDING = (
+    "We could not parse the JSON body of your request",
+    "We could not parse the JSON body of your request: the body is empty.",
+)
+"""How OpenAI words an unparsable body (`<prefix>: <reason>.`) and an empty one (chat, Responses)."""
+
+
+def load_object(raw: bytearray, wording: tuple[str, str] = OPENAI_WORDING) -> dict[str, Any]:
+    """The body as a JSON object, or the 400 in the surface's `wording` (prefix, empty-body message).
+
+    Consumes `raw`, as `loads` does."""
+    prefix, empty = wording
+    if raw.isspace() or not raw:
+        raise InvalidRequest(empty)
+    try:
+        body = loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"{prefix}: {exc}.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body
+
+
 def check_depth(document: Any) -> None:
     """Raise `InvalidRequest` naming the first field nested deeper than `MAX_DEPTH` (no recursion)."""
     if not isinstance(document, dict | list):

@@ -275,15 +275,8 @@ class AnthropicMessageStream:
         return self.stopped_at if stop_reason == "stop_sequence" else None
 
     def _remember_signatures(self) -> None:
-        if self.signatures is None or self._signature is None:
-            return
-        thinking = "".join(self._thinking) or None
-        thought = SignedThought(self.family, self._signature, thinking)
-        if thinking is not None:
-            self.signatures.remember_thinking(thinking, thought)
-        if self.family == "claude":
-            for call_id in self._call_ids:
-                self.signatures.remember_tool_call(call_id, thought)
+        if self.signatures is not None and self._signature is not None:
+            self.signatures.remember_turn(self.family, self._signature, self._thinking, self._call_ids)
 
     def usage_dict(self) -> dict[str, Any]:
         """Anthropic usage: output includes thinking; no prompt caching, so both cache fields are 0."""

@@ -318,15 +318,8 @@ class OpenAIChatStream:
 
     def _remember_signatures(self) -> None:
         """Claude's thinking signature arrives after the thoughts; keep it with the text it signs."""
-        if self.signatures is None or self._turn_signature is None:
-            return
-        thinking = "".join(self._thinking) or None
-        thought = SignedThought(self.family, self._turn_signature, thinking)
-        if thinking is not None:
-            self.signatures.remember_thinking(thinking, thought)
-        if self.family == "claude":
-            for call_id in self._call_ids:
-                self.signatures.remember_tool_call(call_id, thought)
+        if self.signatures is not None and self._turn_signature is not None:
+            self.signatures.remember_turn(self.family, self._turn_signature, self._thinking, self._call_ids)
 
     def usage_dict(self) -> dict[str, Any]:
         """OpenAI usage; `completion_tokens` includes reasoning tokens, as OpenAI counts them."""

@@ -137,6 +137,19 @@ class SignatureCache:
     def remember_thinking(self, thinking: str, thought: SignedThought) -> None:
         self._put("think:" + _digest(thinking), thought)
 
+    def remember_turn(
+        self, family: Family, signature: str, thinking_pieces: Iterable[str], call_ids: Iterable[str]
+    ) -> None:
+        """A turn's thinking signature: kept with the text it signs and, for Claude (one signature
+        covers the whole turn, arriving after the thoughts), with each tool call of the turn."""
+        thinking = "".join(thinking_pieces) or None
+        thought = SignedThought(family, signature, thinking)
+        if thinking is not None:
+            self.remember_thinking(thinking, thought)
+        if family == "claude":
+            for call_id in call_ids:
+                self.remember_tool_call(call_id, thought)
+
     def thinking(self, thinking: str, family: Family) -> SignedThought | None:
         """The signature recorded for this exact thinking text, if issued by `family`."""
         return self._get("think:" + _digest(thinking), family)

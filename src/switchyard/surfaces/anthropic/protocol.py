@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from switchyard.errors import InvalidRequest
 from switchyard.surfaces import json_body
 
+ANTHROPIC_WORDING = (
+    "The request body is not valid JSON",
+    "The request body is empty; expected a JSON object.",
+)
 DROPPED_TOOLS_HEADER = "x-switchyard-dropped-tools"
 """Names the server tools (Anthropic-run: web search, code execution, …) left out of the request."""
 
@@ -24,14 +26,7 @@ DROPPED_TOOLS_HEADER = "x-switchyard-dropped-tools"
 def parse_messages_request(raw: bytearray, *, count_only: bool = False) -> dict[str, Any]:
     """The request body as a dict, or the 400 naming the field. Consumes `raw`.
     `count_only`: a `count_tokens` body, which has no `max_tokens` and never streams."""
-    if raw.isspace() or not raw:
-        raise InvalidRequest("The request body is empty; expected a JSON object.")
-    try:
-        body = json_body.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
+    body = json_body.load_object(raw, ANTHROPIC_WORDING)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("model: Field required (a non-empty string)", param="model")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from switchyard.errors import InvalidRequest
 from switchyard.surfaces import json_body
 
@@ -20,14 +18,7 @@ MISSING_PARAMETER = "missing_required_parameter"
 
 def parse_chat_request(raw: bytearray) -> dict[str, Any]:
     """The request body as a dict, or the 400 OpenAI would give for it. Consumes `raw`."""
-    if raw.isspace() or not raw:
-        raise InvalidRequest("We could not parse the JSON body of your request: the body is empty.")
-    try:
-        body = json_body.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"We could not parse the JSON body of your request: {exc}.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
+    body = json_body.load_object(raw)
     _require(body, "model", str, "a non-empty string")
     _require(body, "messages", list, "a non-empty array")
     stream = body.get("stream")

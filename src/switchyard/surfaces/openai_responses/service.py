@@ -32,7 +32,7 @@ from switchyard.surfaces.responses import json_response
 from switchyard.surfaces.sse import EventStream
 from switchyard.translate.gemini_responses import ResponsesStream
 from switchyard.translate.openai_tools import claude_placeholder_args, tool_name_map
-from switchyard.translate.responses_gemini import ChatConversion, input_items, to_chat_body
+from switchyard.translate.responses_gemini import input_items, to_chat_body
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 log = logging.getLogger(__name__)
@@ -75,9 +75,10 @@ async def create(
     if conversion.dropped_tools:
         upstream.headers["x-switchyard-dropped-tools"] = ",".join(conversion.dropped_tools)
     items = [*history, *input_items(body)]
-    call = _Call(
-        runtime, ctx, upstream, state, provider, items if body.get("store", True) else None, conversion
-    )
+    # The translated request holds all that is sent from here on; the chat body (with any data
+    # URLs copied into it) need not stay alive for the whole call.
+    del conversion
+    call = _Call(runtime, ctx, upstream, state, provider, items if body.get("store", True) else None)
     if body.get("stream"):
         return await call.stream()
     return await call.complete()
@@ -94,11 +95,9 @@ class _Call:
         state: ResponsesStream,
         provider: str,
         items: list[dict[str, Any]] | None,
-        conversion: ChatConversion,
     ) -> None:
         self.runtime, self.ctx, self.upstream, self.state = runtime, ctx, upstream, state
         self.provider, self.items = provider, items
-        del conversion  # the translated request holds all that is sent from here on
 
     async def complete(self) -> Response:
         events = await failover.run_unary(
