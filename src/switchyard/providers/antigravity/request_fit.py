@@ -72,11 +72,12 @@ def fit_request(request: Mapping[str, Any], spec: ModelSpec, *, show_thoughts: b
 def _tool_turn_lacks_thinking(request: Mapping[str, Any]) -> bool:
     """Whether the last model turn holding a functionCall does not start with a thought part:
     Claude with thinking on refuses such a history (§12.4), and only a real signature may sign one."""
-    contents = request.get("contents")
-    for content in reversed(contents if isinstance(contents, list) else ()):
+    contents: Any = request.get("contents")
+    history: list[Any] = contents if isinstance(contents, list) else []
+    for content in reversed(history):
         if not isinstance(content, dict) or content.get("role") != "model":
             continue
-        parts = content.get("parts") or []
+        parts: list[Any] = content.get("parts") or []
         if not any(isinstance(p, dict) and ("functionCall" in p or "function_call" in p) for p in parts):
             continue
         first = parts[0] if parts else None
