@@ -20,8 +20,8 @@ from switchyard.errors import ErrorClass, NoAccountAvailable, StreamInterrupted,
 from switchyard.pool.decisions import Action
 from switchyard.pool.pool import AccountPool
 from switchyard.pool.stream import TrackedStream, close_quietly, tokens_of
-from switchyard.providers import UpstreamAccount
-from switchyard.surfaces.context import RequestContext
+from switchyard.shared.accounts import UpstreamAccount
+from switchyard.shared.context import RequestContext
 
 T = TypeVar("T")
 DEFAULT_MAX_ATTEMPTS = 4

@@ -25,7 +25,7 @@ from switchyard.pool.resting import unavailable
 from switchyard.pool.selection import Candidate, Strategy, prefer_sticky, rank
 from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState
 from switchyard.pool.stream import tokens_of
-from switchyard.providers import UpstreamAccount
+from switchyard.shared.accounts import UpstreamAccount
 from switchyard.store import accounts as account_store
 from switchyard.store.db import Store
 

@@ -22,8 +22,8 @@ from switchyard.errors import ErrorClass, UpstreamError
 from switchyard.pool.decisions import TABLE, Action
 from switchyard.pool.persist import Quota
 from switchyard.pool.pool import AccountPool
-from switchyard.providers import UpstreamAccount
 from switchyard.providers.antigravity.client import AntigravityClient, group_quotas, parse_quotas
+from switchyard.shared.accounts import UpstreamAccount
 
 log = logging.getLogger("switchyard.pool.quota")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from switchyard.errors import NoAccountAvailable
 from switchyard.pool.state import Cooldown
-from switchyard.providers import UpstreamAccount
+from switchyard.shared.accounts import UpstreamAccount
 
 BUSY_RETRY_AFTER_S = 1.0
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from switchyard.providers import UpstreamAccount
+from switchyard.shared.accounts import UpstreamAccount
 
 if TYPE_CHECKING:
     from switchyard.pool.pool import AccountPool

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
 
-from switchyard.providers import UpstreamAccount
+from switchyard.shared.accounts import UpstreamAccount
 from switchyard.store.db import Store
 from switchyard.store.tables import Account, AccountModelState
 

@@ -12,14 +12,13 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchyard.ids import new_id
-from switchyard.keys.guard import KeyRecord, Lease
 from switchyard.runtime import Runtime
+from switchyard.shared.context import RequestContext
 from switchyard.surfaces.catalogue import is_listed_model
 from switchyard.usage import UsageRecord
 
@@ -30,35 +29,8 @@ CLIENT_CLOSED = 499
 """nginx's status for a request the client gave up on before its response ended."""
 OTHER_MODEL = "other"
 """The metrics label of a model name that is not one we serve."""
+__all__ = ["GatewayMiddleware", "RequestContext", "get_context", "scope_headers"]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-@dataclass(slots=True)
-class RequestContext:
-    """What the surfaces learn about a request, for usage, metrics and logs."""
-
-    request_id: str
-    started: float
-    surface: str = "other"
-    provider: str = "-"
-    model: str | None = None
-    model_known: bool = False
-    """The surface resolved `model` to a served model before admitting (else it is the client's text)."""
-    key: KeyRecord | None = None
-    lease: Lease | None = None
-    account: str | None = None
-    upstream_model: str | None = None
-    """The upstream model that served the request (Antigravity generation routes)."""
-    stream: bool = False
-    status: int = 0
-    error_class: str | None = None
-    first_byte: float | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
-
-    def set_usage(self, prompt: int, completion: int, reasoning: int) -> None:
-        self.prompt_tokens, self.completion_tokens, self.reasoning_tokens = prompt, completion, reasoning
 
 
 def get_context(scope: Scope) -> RequestContext:
