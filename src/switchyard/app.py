@@ -32,6 +32,7 @@ from switchyard.providers.gemini_web.client import GeminiWebProvider
 from switchyard.providers.gemini_web.files import MediaFiles
 from switchyard.providers.gemini_web.hooks import PoolHooks
 from switchyard.runtime import Runtime
+from switchyard.shared.changes import ChangeFeed
 from switchyard.store.db import open_store
 from switchyard.store.thought_signatures import open_signature_backing
 from switchyard.surfaces import models
@@ -144,11 +145,15 @@ def create_app(
         pool.start()
         quotas.start()
         runtime.media_client = media_client = create_media_client(settings.media_fetch_timeout_s)
+        runtime.changes = changes = ChangeFeed(settings.redis_url, settings.redis_prefix)
+        changes.listen(runtime.apply_change)
+        await changes.start()
         runtime.ready = True
         try:
             yield
         finally:
             runtime.ready = False
+            await changes.aclose()
             await quotas.aclose()
             await pool.aclose()
             await runtime.usage.close()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from switchyard.keys.guard import KeyGuard
     from switchyard.pool.pool import AccountPool
+    from switchyard.shared.changes import Change, ChangeFeed
     from switchyard.store.db import Store
     from switchyard.usage import UsageRecorder
 
@@ -31,7 +32,16 @@ class Runtime:
     """Thought signatures the OpenAI surface replays for clients that drop them (field-notes 2, 3)."""
     media_client: httpx.AsyncClient | None = None
     """For downloading clients' media URLs (`fetch.create_media_client`); opened in the lifespan."""
+    changes: ChangeFeed | None = None
+    """Key/account change notices to and from the other instances (`shared/changes.py`)."""
     ready: bool = False
+
+    def apply_change(self, change: Change) -> None:
+        """Drop what a key or account change made stale (the change feed calls this)."""
+        if change.scope == "keys" and self.guard is not None:
+            self.guard.forget()
+        if change.scope == "accounts" and self.pool is not None:
+            self.pool.invalidate()
 
     def require_store(self) -> Store:
         if self.store is None:

@@ -56,7 +56,7 @@ async def check(runtime: Runtime, store: Store, names: Sequence[str] = ()) -> li
     """`switchyard accounts check`, through the gateway's own client; also refreshes quotas."""
     with service_errors():
         results = await service.check_accounts(store, runtime.settings, names, client=_client(runtime))
-    after_change(runtime)
+    await after_change(runtime, "accounts")
     return results
 
 
@@ -80,7 +80,7 @@ async def add_antigravity(
             proxy_url=proxy or None,
             user_agent=user_agent or None,
         )
-    after_change(runtime)
+    await after_change(runtime, "accounts")
     if not verify:
         return account, None
     results = await check(runtime, store, [account.name])
@@ -94,28 +94,28 @@ async def add_gemini_web(
         account = await service.add_gemini_web(
             store, psid=psid, psidts=psidts, name=name or None, proxy_url=proxy or None
         )
-    after_change(runtime)
+    await after_change(runtime, "accounts")
     return account
 
 
 async def set_account_enabled(runtime: Runtime, store: Store, name: str, enabled: bool) -> AccountPublic:
     with service_errors():
         account = await service.set_enabled(store, name, enabled)
-    after_change(runtime)
+    await after_change(runtime, "accounts", "enabled" if enabled else "disabled")
     return account
 
 
 async def set_user_agent(runtime: Runtime, store: Store, name: str, user_agent: str | None) -> AccountPublic:
     with service_errors():
         account = await service.set_user_agent(store, name, user_agent)
-    after_change(runtime)
+    await after_change(runtime, "accounts")
     return account
 
 
 async def delete_account(runtime: Runtime, store: Store, name: str) -> None:
     with service_errors():
         await service.delete_account(store, name)
-    after_change(runtime)
+    await after_change(runtime, "accounts", "deleted")
 
 
 async def import_upload(
@@ -135,7 +135,7 @@ async def import_upload(
             report = await importers.import_accounts(
                 store, path, provider=provider or None, proxy_url=proxy or None
             )
-    after_change(runtime)
+    await after_change(runtime, "accounts")
     return report
 
 
@@ -160,7 +160,7 @@ async def finish_sign_in(
             name=name or None,
             proxy_url=proxy or None,
         )
-    after_change(runtime)
+    await after_change(runtime, "accounts")
     results = await check(runtime, store, [outcome.account.name])
     outcome.account = await service.get_account(store, outcome.account.name)
     return outcome, results[0] if results else None

@@ -69,7 +69,7 @@ def _keys_router() -> APIRouter:
     async def create_key(body: KeyCreate, store: StoreDep, runtime: AdminRuntime) -> KeyCreatedOut:
         with service_errors():
             key, secret = await keys.create_key(store, body.name, body.to_limits(), key=body.key or None)
-        after_change(runtime)
+        await after_change(runtime, "keys", "created")
         return KeyCreatedOut.model_validate({**key.to_json(), "key": secret})
 
     @router.get("/{name}", response_model=KeyPublicOut, summary="One key with its usage")
@@ -84,7 +84,7 @@ def _keys_router() -> APIRouter:
         with service_errors():
             await keys.update_limits(store, name, body.to_limits())
             key = await keys.get_key(store, name)
-        after_change(runtime)
+        await after_change(runtime, "keys", "updated")
         return KeyPublicOut.model_validate(key.to_json())
 
     @router.post("/{name}/enable", response_model=KeyPublicOut, summary="Enable a key")
@@ -99,7 +99,7 @@ def _keys_router() -> APIRouter:
     async def delete(name: str, store: StoreDep, runtime: AdminRuntime) -> Response:
         with service_errors():
             await keys.delete_key(store, name)
-        after_change(runtime)
+        await after_change(runtime, "keys", "deleted")
         return Response(status_code=204)
 
     return router
@@ -109,7 +109,7 @@ async def _set_enabled(name: str, enabled: bool, store: StoreDep, runtime: Admin
     with service_errors():
         await keys.set_enabled(store, name, enabled)
         key = await keys.get_key(store, name)
-    after_change(runtime)
+    await after_change(runtime, "keys", "disabled" if not enabled else "enabled")
     return KeyPublicOut.model_validate(key.to_json())
 
 

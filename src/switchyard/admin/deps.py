@@ -17,6 +17,7 @@ from starlette.requests import Request
 from switchyard.admin.auth import SESSION_COOKIE, AdminAuth
 from switchyard.errors import AuthenticationFailed, PermissionDenied, SwitchyardError
 from switchyard.runtime import Runtime
+from switchyard.shared.changes import Change, Scope
 from switchyard.store.db import Store
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -113,9 +114,11 @@ StoreDep = Annotated[Store, Depends(store_of)]
 AdminRuntime = Annotated[Runtime, Depends(runtime_of)]
 
 
-def after_change(runtime: Runtime) -> None:
-    """Make this process see an admin change now rather than after its caches expire."""
-    if runtime.pool is not None:
-        runtime.pool.invalidate()
-    if runtime.guard is not None:
-        runtime.guard.forget()
+async def after_change(runtime: Runtime, scope: Scope, action: str = "changed") -> None:
+    """Make every instance see a committed change now rather than after its caches expire: this one
+    at once, the others through the change feed (Redis pub/sub, `shared/changes.py`)."""
+    change = Change(scope, action)
+    if runtime.changes is not None:
+        await runtime.changes.publish(change)
+    else:  # the lifespan has not built the feed (tests that drive the app without it)
+        runtime.apply_change(change)

@@ -99,7 +99,7 @@ def build_keys_pages() -> APIRouter:
                 )
         except SwitchyardError as exc:
             return redirect(request, PAGE, "error", exc.message)
-        after_change(runtime_of(request))
+        await after_change(runtime_of(request), "keys")
         return await _page(request, session, created)
 
     @router.post("/keys/{name}/limits")
@@ -136,5 +136,5 @@ async def _change(request: Request, name: str, action: str, form: FormData) -> R
                 message = f"Deleted {name}."
     except SwitchyardError as exc:
         return redirect(request, PAGE, "error", exc.message)
-    after_change(runtime_of(request))
+    await after_change(runtime_of(request), "keys")
     return redirect(request, PAGE, "ok", message)

@@ -59,10 +59,11 @@ USER_ERRORS = (ValueError, AccountNotFound, login.LoginFailed, SwitchyardError, 
 """What the service raises for a user to act on (AccountExists and DuplicateCredential are ValueErrors)."""
 
 
-def _run(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `work` against the store; service errors become a clean `error: ...` and exit code 1."""
+def _run(settings: Settings, work: Callable[[Store], Awaitable[T]], *, changes: bool = True) -> T:
+    """Run `work` against the store; service errors become a clean `error: ...` and exit code 1.
+    `changes`: `work` may change accounts, so running gateways are told (see `with_store`)."""
     try:
-        return with_store(settings, work)
+        return with_store(settings, work, changes="accounts" if changes else None)
     except USER_ERRORS as exc:
         fail(_message(exc))
         raise
@@ -187,7 +188,7 @@ def _list_json(account: AccountPublic) -> dict[str, Any]:
 @app.command("list")
 def list_accounts(as_json: bool = JsonOption, config: str | None = ConfigOption) -> None:
     """List accounts: state (and why), fingerprint, project, proxy, last use, quota and cooldowns."""
-    accounts: list[AccountPublic] = _run(settings_from(config), service.list_accounts)
+    accounts: list[AccountPublic] = _run(settings_from(config), service.list_accounts, changes=False)
     if as_json:
         print_json([_list_json(account) for account in accounts])
         return

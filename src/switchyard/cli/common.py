@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from switchyard.config import Settings, load_settings
+from switchyard.shared.changes import Change, Scope, announce
 from switchyard.store.db import Store, open_store
 
 T = TypeVar("T")
@@ -30,15 +31,22 @@ def settings_from(config: str | None) -> Settings:
         raise
 
 
-def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the store (migrating it), run `work`, close it."""
+def with_store(
+    settings: Settings, work: Callable[[Store], Awaitable[T]], *, changes: Scope | None = None
+) -> T:
+    """Open the store (migrating it), run `work`, close it. `changes` names what `work` changes:
+    once it succeeded, running gateways are told (Redis pub/sub, when `SWITCHYARD_REDIS_URL` is
+    set; without it they see the change when their caches expire)."""
 
     async def run() -> T:
         store = await open_store(settings)
         try:
-            return await work(store)
+            result = await work(store)
         finally:
             await store.close()
+        if changes is not None:
+            await announce(settings.redis_url, settings.redis_prefix, Change(changes, "changed"))
+        return result
 
     return asyncio.run(run())
 

@@ -63,7 +63,9 @@ def create(
     """Create a key. It is shown once: only its hash is stored."""
     limits = _limits(expires, models, rpm, max_concurrent, quota_requests, quota_tokens)
     try:
-        key, secret = with_store(settings_from(config), lambda store: service.create_key(store, name, limits))
+        key, secret = with_store(
+            settings_from(config), lambda store: service.create_key(store, name, limits), changes="keys"
+        )
     except (service.KeyExists, ValueError) as exc:
         fail(str(exc))
         return
@@ -110,7 +112,9 @@ def list_keys(as_json: bool = JsonOption, config: str | None = ConfigOption) -> 
 
 def _set_enabled(name: str, enabled: bool, config: str | None) -> None:
     try:
-        with_store(settings_from(config), lambda store: service.set_enabled(store, name, enabled))
+        with_store(
+            settings_from(config), lambda store: service.set_enabled(store, name, enabled), changes="keys"
+        )
     except service.KeyNotFound as exc:
         fail(str(exc))
     console.print(f"Key {name} {'enabled' if enabled else 'disabled'}.")
@@ -132,7 +136,7 @@ def enable(name: str, config: str | None = ConfigOption) -> None:
 def delete(name: str, config: str | None = ConfigOption) -> None:
     """Delete a key for good (its usage history stays)."""
     try:
-        with_store(settings_from(config), lambda store: service.delete_key(store, name))
+        with_store(settings_from(config), lambda store: service.delete_key(store, name), changes="keys")
     except service.KeyNotFound as exc:
         fail(str(exc))
     console.print(f"Key {name} deleted.")
@@ -152,7 +156,9 @@ def edit(
     """Replace a key's limits (limits not given are removed)."""
     limits = _limits(expires, models, rpm, max_concurrent, quota_requests, quota_tokens)
     try:
-        key = with_store(settings_from(config), lambda store: service.update_limits(store, name, limits))
+        key = with_store(
+            settings_from(config), lambda store: service.update_limits(store, name, limits), changes="keys"
+        )
     except service.KeyNotFound as exc:
         fail(str(exc))
         return

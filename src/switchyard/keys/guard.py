@@ -1,7 +1,9 @@
 """Per-request enforcement of a client key: who it is, and whether it may make this request now.
 
-Looking a key up costs a database round trip, so verified keys are cached for `cache_ttl_s`
-(a key disabled from the CLI, another process, stops working within that time). Rate windows,
+Looking a key up costs a database round trip, so known keys are cached for `cache_ttl_s`; a
+change made anywhere (admin API, CLI, another instance) drops the cache at once through the change
+feed (`shared/changes.py`), and without Redis a CLI change applies within the TTL. Unknown keys are
+not cached: a key created elsewhere must work on its first request here. Rate windows,
 concurrency and quota counters live in this process; quota counters are seeded from the usage
 table the first time a key is seen in a period, so they survive restarts.
 
@@ -106,6 +108,8 @@ class KeyGuard:
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
         self._states: dict[int, _KeyState] = {}
         self._loading: dict[str, asyncio.Future[KeyRecord | None]] = {}
+        self._generation = 0
+        """Bumped by `forget`: a lookup that began before a change must not cache what it read."""
 
     async def authenticate(self, presented: str | None) -> KeyRecord:
         if not presented:
@@ -137,10 +141,15 @@ class KeyGuard:
         if pending is None:
             pending = asyncio.ensure_future(self._load(digest, now))
             self._loading[digest] = pending
-            pending.add_done_callback(lambda _: self._loading.pop(digest, None))
+            pending.add_done_callback(lambda done: self._done_loading(digest, done))
         return await asyncio.shield(pending)
 
+    def _done_loading(self, digest: str, done: asyncio.Future[KeyRecord | None]) -> None:
+        if self._loading.get(digest) is done:  # `forget` may have let a newer lookup start
+            del self._loading[digest]
+
     async def _load(self, digest: str, now: float) -> KeyRecord | None:
+        generation = self._generation
         async with self._store.sessions() as session:
             row = await session.scalar(select(ClientKey).where(ClientKey.key_hash == digest))
         record = (
@@ -150,14 +159,19 @@ class KeyGuard:
                 id=row.id, name=row.name, key_hash=row.key_hash, enabled=row.enabled, limits=limits_of(row)
             )
         )
+        if record is None or generation != self._generation:
+            return record  # unknown keys are not cached; nor is a read older than the last change
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (now, record)
         return record
 
     def forget(self) -> None:
-        """Drop cached key records (after an admin change in this process)."""
+        """Drop cached key records (a key changed here, or on another instance: `shared/changes.py`).
+        Lookups under way finish with what they read but cache nothing; new ones query afresh."""
+        self._generation += 1
         self._cache.clear()
+        self._loading.clear()
 
     async def admit(self, key: KeyRecord, provider: str, model: str) -> Lease:
         """Check model, rate, concurrency and quotas; count the request; hold a concurrency slot."""

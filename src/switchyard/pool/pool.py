@@ -1,7 +1,7 @@
 """Accounts per provider, selection per (provider, model family), and what a failure does to one.
 
-Accounts are loaded from the store and reloaded every `reload_interval_s`, so accounts added or
-disabled from the CLI (another process, or another instance) are picked up; the `UpstreamAccount`
+Accounts are loaded from the store and reloaded every `reload_interval_s`, and at once after a
+change announced on the change feed (`shared/changes.py`: admin API or CLI, on any instance); the `UpstreamAccount`
 objects are kept across reloads, so what a provider learnt about one (its project, its token) is
 not lost. Quota numbers come with each reload from `account_model_state`. Fast-changing state
 (cooldowns, slots, rate windows, sticky sessions) is in a `PoolState`; cooldowns are also written
@@ -63,6 +63,8 @@ class AccountPool:
         self._accounts: dict[str, dict[int, UpstreamAccount]] = {}
         self._quotas: dict[tuple[int, str], persist.Quota] = {}
         self._loaded_at: dict[str, float] = {}
+        self._generation = 0
+        """Bumped by `invalidate`: a reload that began before a change does not count as fresh."""
         self._turns: dict[tuple[str, str], itertools.count[int]] = {}
         self._lock = asyncio.Lock()
         self._cooldowns_loaded = False
@@ -120,8 +122,10 @@ class AccountPool:
         if now - self._loaded_at.get(provider, -1e9) >= self._reload_interval_s:
             async with self._lock:
                 if now - self._loaded_at.get(provider, -1e9) >= self._reload_interval_s:
+                    generation = self._generation
                     await self._reload(provider)
-                    self._loaded_at[provider] = time.monotonic()
+                    if generation == self._generation:
+                        self._loaded_at[provider] = time.monotonic()
         return list(self._accounts.get(provider, {}).values())
 
     async def _reload(self, provider: str) -> None:
@@ -145,7 +149,8 @@ class AccountPool:
         self._quotas = {k: v for k, v in self._quotas.items() if k[0] not in merged} | quotas
 
     def invalidate(self) -> None:
-        """Reload accounts on the next request (after an admin change in this process)."""
+        """Reload accounts on the next request (an account changed here or on another instance)."""
+        self._generation += 1
         self._loaded_at.clear()
 
     def quota(self, account_id: int, family: str) -> persist.Quota | None:
