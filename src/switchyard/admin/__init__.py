@@ -32,8 +32,12 @@ STATIC_DIR = Path(__file__).parent / "static"
 async def _admin_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the gateway's lifespan (FastAPI nests included routers' lifespans), so the data
     folder exists and the settings are the app's."""
-    app.state.admin_auth = load_admin_auth(app.state.runtime.settings)
-    yield
+    app.state.admin_auth = auth = load_admin_auth(app.state.runtime.settings)
+    try:
+        yield
+    finally:
+        if auth.shared is not None:
+            await auth.shared.aclose()
 
 
 def build_router() -> APIRouter:

@@ -9,7 +9,9 @@ balancer should share `SWITCHYARD_ADMIN_KEY` (and `SWITCHYARD_SECRET_KEY`) inste
 Sessions are stateless signed cookies (`id.expiry.signature`), so any instance that shares the
 signing key accepts them. The signing key is derived from `SWITCHYARD_SECRET_KEY` when set, else it
 is a random file in the data folder. The signature also covers the admin key's hash: changing the
-admin key logs every browser out. Logout revokes the session id in this process until it expires.
+admin key logs every browser out. Logout revokes the session id until it expires: in this process,
+and on every instance through Redis when `SWITCHYARD_REDIS_URL` is set (`auth_redis.py`), which
+also counts wrong admin keys across instances.
 
 CSRF: every form carries an HMAC of the session id; JSON calls made with the cookie (not the Bearer
 key) must send it in `X-CSRF-Token`. The cookie is SameSite=Lax, not Strict, because Google's
@@ -28,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchyard.admin.auth_redis import FAILURE_ERRORS, RedisAdminState
 from switchyard.config import Settings
 
 log = logging.getLogger("switchyard.admin")
@@ -68,13 +71,15 @@ class AdminAuth:
     session_key: bytes
     revoked: dict[str, float] = field(default_factory=dict)
     failures: dict[str, deque[float]] = field(default_factory=dict)
+    shared: RedisAdminState | None = None
+    """Logouts and wrong keys shared with the other instances (None: this process only)."""
 
     # --- the admin key ------------------------------------------------------------------------
 
     def check_key(self, presented: str) -> bool:
         return hmac.compare_digest(hash_admin_key(presented.strip()), self.key_hash)
 
-    def throttled(self, client: str) -> float | None:
+    async def throttled(self, client: str) -> float | None:
         """Seconds until `client` may present an admin key again, after too many wrong ones in the
         last minute; None when it may now.
 
@@ -83,20 +88,25 @@ class AdminAuth:
         extend the wait, so an operator behind the same address waits at most a minute, and a
         session cookie keeps working meanwhile.
         """
+        if self.shared is not None:
+            try:
+                moments = await self.shared.recent_failures(client, FAILURE_WINDOW_S)
+            except FAILURE_ERRORS as error:
+                log.warning("admin brake: Redis unreachable (%s); counting this instance's only", error)
+            else:
+                return _wait(moments[-FAILURES_PER_MINUTE:], time.time())
         recent = self.failures.get(client)
-        if not recent:
-            return None
-        now = time.monotonic()
-        while recent and recent[0] <= now - FAILURE_WINDOW_S:
-            recent.popleft()
-        if len(recent) < FAILURES_PER_MINUTE:
-            return None
-        return recent[0] + FAILURE_WINDOW_S - now
+        return _wait(list(recent), time.time()) if recent else None
 
-    def note_failure(self, client: str) -> None:
+    async def note_failure(self, client: str) -> None:
         if len(self.failures) > 10_000:  # bounded: a scan from many addresses must not grow memory
             self.failures.clear()
-        self.failures.setdefault(client, deque(maxlen=FAILURES_PER_MINUTE)).append(time.monotonic())
+        self.failures.setdefault(client, deque(maxlen=FAILURES_PER_MINUTE)).append(time.time())
+        if self.shared is not None:
+            try:
+                await self.shared.note_failure(client, FAILURES_PER_MINUTE, FAILURE_WINDOW_S)
+            except FAILURE_ERRORS as error:
+                log.warning("admin brake: could not count a wrong key in Redis (%s)", error)
 
     # --- signing ------------------------------------------------------------------------------
 
@@ -126,22 +136,50 @@ class AdminAuth:
     def new_session(self) -> str:
         return self.sign("session", secrets.token_urlsafe(18), SESSION_TTL_S)
 
-    def session_id(self, cookie: str | None) -> str | None:
+    def local_session_id(self, cookie: str | None) -> str | None:
+        """The session as this process knows it (signature, expiry, its own logouts): for choosing
+        how to draw an error page, never for granting access (`session_id` is)."""
         session = self.unsign("session", cookie)
         if session is None or session in self.revoked:
             return None
         return session
 
-    def revoke(self, session: str) -> None:
+    async def session_id(self, cookie: str | None) -> str | None:
+        """The session id of a valid cookie that no instance has logged out; else None."""
+        session = self.local_session_id(cookie)
+        if session is None or self.shared is None:
+            return session
+        try:
+            revoked = await self.shared.is_revoked(session)
+        except FAILURE_ERRORS as error:
+            log.warning("admin sessions: Redis unreachable (%s); only this instance's logouts apply", error)
+            return session
+        return None if revoked else session
+
+    async def revoke(self, session: str) -> None:
         now = time.time()
         self.revoked = {sid: until for sid, until in self.revoked.items() if until > now}
         self.revoked[session] = now + SESSION_TTL_S
+        if self.shared is not None:
+            try:
+                await self.shared.revoke(session, SESSION_TTL_S)
+            except FAILURE_ERRORS as error:
+                log.warning("admin sessions: could not share a logout through Redis (%s)", error)
 
     def csrf_token(self, session: str) -> str:
         return self._mac("csrf", session)
 
     def check_csrf(self, session: str, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(str(token), self.csrf_token(session))
+
+
+def _wait(moments: list[float], now: float) -> float | None:
+    """Seconds until the oldest of the last `FAILURES_PER_MINUTE` wrong keys leaves the window;
+    None when fewer than that many fall within it."""
+    recent = [moment for moment in moments if moment > now - FAILURE_WINDOW_S]
+    if len(recent) < FAILURES_PER_MINUTE:
+        return None
+    return recent[-FAILURES_PER_MINUTE] + FAILURE_WINDOW_S - now
 
 
 def _session_key(settings: Settings) -> bytes:
@@ -156,8 +194,9 @@ def _session_key(settings: Settings) -> bytes:
 def load_admin_auth(settings: Settings) -> AdminAuth:
     """Build the admin auth at start-up; generates (and prints once) the admin key when none exists."""
     session_key = _session_key(settings)
+    shared = RedisAdminState(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
     if settings.admin_key is not None:
-        return AdminAuth(hash_admin_key(settings.admin_key.get_secret_value()), session_key)
+        return AdminAuth(hash_admin_key(settings.admin_key.get_secret_value()), session_key, shared=shared)
     path = settings.data_dir / KEY_HASH_FILE
     if not path.exists():
         key = ADMIN_KEY_PREFIX + secrets.token_urlsafe(24)
@@ -168,4 +207,4 @@ def load_admin_auth(settings: Settings) -> AdminAuth:
     key_hash = path.read_text().strip()
     if len(key_hash) != 64:
         raise RuntimeError(f"{path} is not a SHA-256 hex digest; delete it and restart to generate a new key")
-    return AdminAuth(key_hash, session_key)
+    return AdminAuth(key_hash, session_key, shared=shared)

@@ -77,7 +77,7 @@ async def require_admin(
     auth = admin_auth(request)
     if credentials is not None:
         client = client_address(request)
-        wait_s = auth.throttled(client)
+        wait_s = await auth.throttled(client)
         if wait_s is not None:  # no key is even looked at (see AdminAuth.throttled)
             raise AdminAuthRequired(
                 "too many wrong admin keys from this address; try again later",
@@ -86,9 +86,9 @@ async def require_admin(
             )
         if auth.check_key(credentials.credentials):
             return Admin(session=None)
-        auth.note_failure(client)
+        await auth.note_failure(client)
         raise AdminAuthRequired("wrong admin key", code="invalid_admin_key")
-    session = auth.session_id(request.cookies.get(SESSION_COOKIE))
+    session = await auth.session_id(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise AdminAuthRequired(
             "admin key required: send Authorization: Bearer <admin key>", code="missing_admin_key"

@@ -47,7 +47,7 @@ def _safe_next(target: str) -> str:
 def _login_routes(router: APIRouter) -> None:
     @router.get("/login")
     async def login_page(request: Request, next: str = "/admin") -> Response:
-        if admin_auth(request).session_id(request.cookies.get(SESSION_COOKIE)):
+        if await admin_auth(request).session_id(request.cookies.get(SESSION_COOKIE)):
             return RedirectResponse(_safe_next(next), status_code=303)
         return _login_form(request, next, None, 200)
 
@@ -60,13 +60,13 @@ def _login_routes(router: APIRouter) -> None:
             return error_page(request, 403, "The login form expired. Reload the page and try again.")
         target = _safe_next(text(form, "next") or "/admin")
         client = client_address(request)
-        wait_s = auth.throttled(client)
+        wait_s = await auth.throttled(client)
         if wait_s is not None:  # no key is even looked at (see AdminAuth.throttled)
             page = _login_form(request, target, "Too many wrong keys. Wait a minute and try again.", 401)
             page.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
             return page
         if not auth.check_key(text(form, "admin_key")):
-            auth.note_failure(client)
+            await auth.note_failure(client)
             return _login_form(request, target, "That is not the admin key.", 401)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
@@ -83,7 +83,7 @@ def _login_routes(router: APIRouter) -> None:
 
     @router.post("/logout")
     async def logout(request: Request, form: CheckedForm, session: Session) -> Response:
-        admin_auth(request).revoke(session)
+        await admin_auth(request).revoke(session)
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response

@@ -72,8 +72,8 @@ class PageRoute(APIRoute):
 # --- sessions and forms ---------------------------------------------------------------------
 
 
-def page_session(request: Request) -> str:
-    session = admin_auth(request).session_id(request.cookies.get(SESSION_COOKIE))
+async def page_session(request: Request) -> str:
+    session = await admin_auth(request).session_id(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise LoginRequired
     return session
@@ -81,7 +81,7 @@ def page_session(request: Request) -> str:
 
 async def checked_form(request: Request) -> FormData:
     """The posted form, once the session and its CSRF token are verified."""
-    session = page_session(request)
+    session = await page_session(request)
     form = await request.form()
     token = form.get(CSRF_FIELD)
     if not isinstance(token, str) or not admin_auth(request).check_csrf(session, token):
@@ -175,7 +175,7 @@ def render(
 
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
-    session = admin_auth(request).session_id(request.cookies.get(SESSION_COOKIE))
+    session = admin_auth(request).local_session_id(request.cookies.get(SESSION_COOKIE))
     return render(
         request,
         "error.html",
