@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -33,6 +34,7 @@ from switchyard.providers.gemini_web.files import MediaFiles
 from switchyard.providers.gemini_web.hooks import PoolHooks
 from switchyard.runtime import Runtime
 from switchyard.shared.changes import ChangeFeed
+from switchyard.shared.flight import SharedFlight
 from switchyard.store.db import open_store
 from switchyard.store.thought_signatures import open_signature_backing
 from switchyard.surfaces import models
@@ -131,7 +133,12 @@ def create_app(
         runtime.pool = pool = await open_pool(store, settings)
         signature_backing, signature_redis = open_signature_backing(store, settings)
         runtime.signatures.attach(signature_backing)
-        runtime.providers["antigravity"] = antigravity = AntigravityClient(settings)
+        shared_flight = (
+            SharedFlight(Redis.from_url(settings.redis_url), settings.redis_prefix, store.secrets)
+            if settings.redis_url
+            else None
+        )
+        runtime.providers["antigravity"] = antigravity = AntigravityClient(settings, shared_flight)
         web_files = MediaFiles(
             settings.data_dir / "gemini_web_media", store.secrets, settings.gemini_web_media_ttl_s
         )
@@ -162,6 +169,8 @@ def create_app(
                 if close is not None:
                     await close()
             await media_client.aclose()
+            if shared_flight is not None:
+                await shared_flight.aclose()
             runtime.signatures.attach(None)
             close_signatures = getattr(signature_backing, "aclose", None)
             if close_signatures is not None:

@@ -34,6 +34,7 @@ from switchyard.errors import (
     UpstreamUnauthenticated,
 )
 from switchyard.providers import UpstreamAccount
+from switchyard.shared.flight import SharedFlight
 
 from . import discovery
 from .catalogue import Catalogue
@@ -60,6 +61,8 @@ from .transport import http_clients, open_on_hosts, read_json, upstreams
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+SHARED_PROJECT_S = 600.0
+"""How long other instances take a discovered project from Redis; by then the store has it."""
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,15 @@ def parse_quotas(models_reply: Mapping[str, Any]) -> dict[str, ModelQuota]:
 class AntigravityClient:
     """Async client for the Antigravity upstream; one per gateway process, built in the lifespan."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedFlight | None = None) -> None:
+        """`shared`: several instances refresh each account's token, and discover its project,
+        once between them (Redis, `shared/flight.py`)."""
         self.settings = settings
         self.onboard_policy = discovery.OnboardPolicy()
         self._http = http_clients(settings)
         self._upstreams = upstreams(settings)
-        self._tokens = TokenCache(self._refresh)
+        self._shared = shared
+        self._tokens = TokenCache(self._refresh, shared)
         self._discovering: dict[int, asyncio.Future[str]] = {}
         self.catalogue = Catalogue.from_files(settings.models_file, settings.model_aliases)
 
@@ -158,21 +164,36 @@ class AntigravityClient:
 
         return await self._with_token(account, call)
 
-    async def _project(self, account: UpstreamAccount) -> str:
+    async def _project(self, account: UpstreamAccount, refused: str | None = None) -> str:
         """The project for a generate call, discovered on first use and kept on `account`.
 
-        Concurrent first calls share one discovery (onboarding is slow and must not run twice).
+        Concurrent first calls share one discovery (onboarding is slow and must not run twice), on
+        every instance when `shared` is set; `refused` is a project the upstream just refused.
         """
         if account.project_id:
             return account.project_id
         future = self._discovering.get(account.id)
         if future is None:
             log.info("account %s has no Cloud project yet; discovering it", account.name)
-            future = asyncio.ensure_future(self.discover_project(account))
+            future = asyncio.ensure_future(self._discover_once(account, refused))
             self._discovering[account.id] = future
             future.add_done_callback(lambda _: self._discovering.pop(account.id, None))
         account.project_id = await asyncio.shield(future)
         return account.project_id
+
+    async def _discover_once(self, account: UpstreamAccount, refused: str | None) -> str:
+        if self._shared is None:
+            return await self.discover_project(account)
+
+        async def discover() -> tuple[dict[str, str], float]:
+            return {"project_id": await self.discover_project(account)}, SHARED_PROJECT_S
+
+        found = await self._shared.run(
+            f"project:{account.id}",
+            discover,
+            lambda shared: shared.get("project_id") not in (None, "", refused),
+        )
+        return found["project_id"]
 
     async def _with_own_project(self, account: UpstreamAccount, call: Callable[[], Awaitable[T]]) -> T:
         """Run `call()`; on a 403 saying the project is not the account's (SERVICE_DISABLED,
@@ -189,8 +210,8 @@ class AntigravityClient:
                 account.project_id,
                 error.reason,
             )
-            account.project_id = None
-        await self._project(account)
+            refused, account.project_id = account.project_id, None
+        await self._project(account, refused)
         return await call()
 
     async def _with_token(self, account: UpstreamAccount, call: Callable[[str], Awaitable[T]]) -> T:

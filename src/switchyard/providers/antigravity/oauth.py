@@ -35,6 +35,7 @@ from switchyard.errors import (
     UpstreamTransient,
 )
 from switchyard.providers import UpstreamAccount
+from switchyard.shared.flight import SharedFlight
 
 log = logging.getLogger(__name__)
 
@@ -255,11 +256,34 @@ def _cache_key(account: UpstreamAccount) -> tuple[int, str]:
     return account.id, hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-class TokenCache:
-    """Access tokens per account, refreshed early and single-flighted."""
+def _grant_fields(grant: TokenGrant) -> dict[str, str]:
+    """What other instances need of a grant (never the refresh token: each reads its own from the store)."""
+    return {
+        "access_token": grant.access_token,
+        "expires_at": repr(grant.expires_at),
+        "refresh_at": repr(grant.refresh_at),
+        "usable_until": repr(grant.usable_until),
+        "scope": grant.scope or "",
+    }
 
-    def __init__(self, refresher: Refresher) -> None:
+
+def _grant_of(fields: dict[str, str]) -> TokenGrant:
+    return TokenGrant(
+        access_token=fields["access_token"],
+        expires_at=float(fields["expires_at"]),
+        refresh_at=float(fields["refresh_at"]),
+        usable_until=float(fields["usable_until"]),
+        scope=fields.get("scope") or None,
+    )
+
+
+class TokenCache:
+    """Access tokens per account, refreshed early and single-flighted: in this process, and across
+    instances when `shared` is given (one refresh per account, the token shared through Redis)."""
+
+    def __init__(self, refresher: Refresher, shared: SharedFlight | None = None) -> None:
         self._refresher = refresher
+        self._shared = shared
         self._grants: dict[tuple[int, str], TokenGrant] = {}
         self._inflight: dict[tuple[int, str], asyncio.Future[TokenGrant]] = {}
 
@@ -281,7 +305,7 @@ class TokenCache:
             return grant.access_token
         future = self._inflight.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._refresh(key, account))
+            future = asyncio.ensure_future(self._refresh(key, account, stale))
             self._inflight[key] = future
         try:
             grant = await asyncio.shield(future)
@@ -292,9 +316,9 @@ class TokenCache:
             raise
         return grant.access_token
 
-    async def _refresh(self, key: tuple[int, str], account: UpstreamAccount) -> TokenGrant:
+    async def _refresh(self, key: tuple[int, str], account: UpstreamAccount, stale: str | None) -> TokenGrant:
         try:
-            grant = await self._refresher(account)
+            grant = await self._fresh_grant(key, account, stale)
         except UpstreamError as exc:
             log.warning("token refresh failed for account %s: %s", account.name, exc.error_class)
             if isinstance(exc, AccountDead):
@@ -305,3 +329,22 @@ class TokenCache:
         self._grants[key] = grant
         log.debug("refreshed access token for account %s", account.name)
         return grant
+
+    async def _fresh_grant(
+        self, key: tuple[int, str], account: UpstreamAccount, stale: str | None
+    ) -> TokenGrant:
+        """A new grant: from the token endpoint, or from the instance that just asked it."""
+        if self._shared is None:
+            return await self._refresher(account)
+        refreshed: list[TokenGrant] = []
+
+        async def refresh() -> tuple[dict[str, str], float]:
+            grant = await self._refresher(account)
+            refreshed.append(grant)  # keeps `refresh_token`, should Google have rotated it
+            return _grant_fields(grant), grant.usable_until - time.time()
+
+        def usable(fields: dict[str, str]) -> bool:
+            return fields.get("access_token") != stale and time.time() < float(fields.get("refresh_at", 0))
+
+        fields = await self._shared.run(f"token:{key[0]}:{key[1]}", refresh, usable)
+        return refreshed[0] if refreshed else _grant_of(fields)
