@@ -134,7 +134,11 @@ def create_app(
         signature_backing, signature_redis = open_signature_backing(store, settings)
         runtime.signatures.attach(signature_backing)
         shared_flight = (
-            SharedFlight(Redis.from_url(settings.redis_url), settings.redis_prefix, store.secrets)
+            SharedFlight(
+                Redis.from_url(settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0),
+                settings.redis_prefix,
+                store.secrets,
+            )
             if settings.redis_url
             else None
         )

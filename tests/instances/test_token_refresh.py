@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import redis
 
 from tests.instances.cluster import instances, shared_settings
 from tests.stack import Stack, antigravity_stack
@@ -20,6 +21,19 @@ TOKEN_LIFETIME_S = 6.0
 def _token_calls(stack: Stack) -> Counter[str]:
     log = httpx.get(f"{stack.oauth}/_control/requests").json()
     return Counter(entry["account"] for entry in log if entry["path"] == "/token")
+
+
+def _assert_tokens_sealed(redis_url: str, prefix: str, accounts: int) -> None:
+    """The shared tokens rest in Redis encrypted (Fernet, the store's key), one per account."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        values = [
+            client.get(name) for name in client.scan_iter(f"{prefix}:flight:token:*") if b":lock" not in name
+        ]
+    finally:
+        client.close()
+    assert len(values) == accounts
+    assert all(value and value.startswith(b"gAAAAA") and b"access_token" not in value for value in values)
 
 
 def _burst(urls: list[str], key: str, per_instance: int) -> list[int]:
@@ -54,6 +68,7 @@ def test_concurrent_first_requests_on_three_instances_refresh_each_account_once(
         with instances(settings, 3) as urls:
             assert _burst(urls, key, per_instance=4) == [200] * 12
             assert _token_calls(stack) == {name: 1 for name in stack.account_names}
+            _assert_tokens_sealed(settings.redis_url or "", settings.redis_prefix, len(stack.account_names))
             discoveries = Counter(entry["account"] for entry in stack.upstream_requests("loadCodeAssist"))
             assert discoveries == {name: 1 for name in stack.account_names}
 

@@ -43,6 +43,8 @@ Scope = Literal["keys", "accounts"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
 VERSION = 1
 RESUBSCRIBE_DELAY_S = 0.5
+REDIS_TIMEOUT_S = 2.0
+"""A Redis that does not answer within this must not hold up the admin request that announces."""
 Listener = Callable[["Change"], None]
 
 
@@ -88,7 +90,9 @@ class ChangeFeed:
     def __init__(self, redis_url: str | None, prefix: str) -> None:
         self.origin = secrets.token_hex(8)
         self._channel = channel(prefix)
-        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        self._redis: Redis | None = (
+            Redis.from_url(redis_url, socket_connect_timeout=REDIS_TIMEOUT_S) if redis_url else None
+        )
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._listeners: list[Listener] = []
@@ -114,8 +118,8 @@ class ChangeFeed:
         if self._redis is None:
             return
         try:
-            await self._redis.publish(self._channel, change.encode())
-        except (RedisError, OSError) as error:
+            await asyncio.wait_for(self._redis.publish(self._channel, change.encode()), REDIS_TIMEOUT_S)
+        except (RedisError, OSError, TimeoutError) as error:
             log.warning("could not announce a %s change over Redis: %s", change.scope, error)
 
     async def aclose(self) -> None:
