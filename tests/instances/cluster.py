@@ -36,7 +36,7 @@ def shared_settings(settings: Settings, **overrides: object) -> Settings:
     """`settings` with a fresh Redis prefix and the admin key every instance shares. The caches'
     TTLs are long, so only a change notice can explain an instance seeing a change quickly."""
     values: dict[str, object] = {
-        "redis_url": redis_or_skip(),
+        "redis_url": overrides["redis_url"] if "redis_url" in overrides else redis_or_skip(),
         "redis_prefix": f"sy-test-{uuid.uuid4().hex[:10]}",
         "admin_key": SecretStr(ADMIN_KEY),
         "key_cache_ttl_s": 600.0,

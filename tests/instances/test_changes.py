@@ -109,3 +109,13 @@ def test_cli_changes_reach_running_instances(settings: Settings) -> None:
         _cli(settings, "keys", "disable", "from-cli")
         delays = [wait_until(lambda url=url: _status(url, key) == 403) for url in (a, b)]
         print(f"CLI disable seen after {[round(d * 1000, 1) for d in delays]} ms")
+
+
+def test_without_redis_one_instance_applies_its_own_admin_changes_at_once(settings: Settings) -> None:
+    """No Redis: the notice goes to this process's caches only, at once (they live 600 s here)."""
+    settings = shared_settings(settings, redis_url=None)
+    with instances(settings, 1) as (gateway,):
+        key = _create_key(gateway, "alone")
+        assert _status(gateway, key) == 200
+        httpx.post(f"{gateway}/admin/api/keys/alone/disable", headers=admin_headers()).raise_for_status()
+        assert _status(gateway, key) == 403
