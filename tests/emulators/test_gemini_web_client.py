@@ -100,7 +100,7 @@ def test_init_scrapes_the_page_and_runs_the_warm_up_rpcs(emulator: Emulator) -> 
         assert client.access_token and client.build_label and client.session_id
         return [m.model_name for m in client.list_models() or []]
 
-    assert run_with_client(emulator, account, work) == ["gemini-flash", "gemini-flash-thinking", "gemini-pro"]
+    assert run_with_client(emulator, account, work) == ["gemini-flash", "gemini-flash-lite", "gemini-pro"]
     log = emulator.requests(account)
     assert log[0]["path"] == "/app" and log[0]["host"] == "gemini.google.com" and log[0]["logged_in"]
     rpcids = [rpc for entry in log for rpc in entry.get("rpcids") or []]
@@ -138,7 +138,7 @@ def test_stream_yields_incremental_thoughts_and_text(emulator: Emulator) -> None
     texts, thoughts, final = run_with_client(emulator, account, work)
     assert len([t for t in texts if t]) >= 3, texts
     assert "".join(texts) == final and final.startswith("Echo: Explain streaming")
-    assert "3 Pro" in final
+    assert "3.1 Pro" in final
     assert "Explain streaming" in "".join(thoughts)
     assert emulator.generate_requests(account)[0]["model"] == PRO_MODEL_ID
 

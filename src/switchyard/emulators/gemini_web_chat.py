@@ -160,6 +160,11 @@ def image_count(prompt: str) -> int:
     return COUNT_WORDS[match.group(1).lower()] if match else 1
 
 
+def _tail(prompt: str) -> str:
+    flat = " ".join(prompt.split())
+    return flat if len(flat) <= SNIPPET_CHARS else "…" + flat[-(SNIPPET_CHARS - 1) :]
+
+
 def compose_answer(
     prompt: str,
     model: WebModel,
@@ -168,7 +173,7 @@ def compose_answer(
     missing: list[str],
     gem: str | None,
 ) -> str:
-    lines = [f"Echo: {_snippet(prompt)}", ""]
+    lines = [f"Echo: {_snippet(prompt)}", f"Ends with: {_tail(prompt)}", ""]
     lines.append(f"This is {model.display_name} on the Switchyard Gemini web emulator (turn {turn_number}).")
     if gem:
         lines.append(f"Gem {gem} is active.")
@@ -225,7 +230,12 @@ def plan_turn(
     parsed: wire.ParsedTurn,
     conversation: Conversation | None,
     thinking_requested: bool,
+    served: WebModel | None = None,
+    scripted: dict[str, Any] | None = None,
 ) -> PlannedTurn:
+    """Decide the turn. `model` is what the header asked for (the conversation keeps it), `served`
+    what answers (Flash-Lite for a gated model), `scripted` a `/_control/script` reply."""
+    served = served or model
     files = [store.uploads[ref] for ref, _ in parsed.files if ref in store.uploads]
     missing = [name or ref for ref, name in parsed.files if ref not in store.uploads]
     new_conversation = conversation is None
@@ -242,7 +252,9 @@ def plan_turn(
     turn_number = len(conversation.turns) + 1
     now = time.time()
     turn = Turn(rid, rcid, parsed.prompt, "", "", [], (int(now), int((now % 1) * 1e9)))
-    if parsed.deep_research:
+    if scripted is not None:
+        turn.text = scripted["text"]
+    elif parsed.deep_research:
         _research_turn(store, conversation, turn)
     elif tools.wants_video(parsed.prompt):
         if account.tier == TIER_PRO:
@@ -263,12 +275,12 @@ def plan_turn(
     else:
         gem = store.gems.get(parsed.gem) if parsed.gem else None
         gem_name = gem.name if gem and gem.account in (None, account.name) else parsed.gem
-        turn.text = compose_answer(parsed.prompt, model, turn_number, files, missing, gem_name)
-    show_thoughts = model.thinking or thinking_requested
+        turn.text = compose_answer(parsed.prompt, served, turn_number, files, missing, gem_name)
+    show_thoughts = served.thinking or thinking_requested
     turn.thoughts = compose_thoughts(parsed.prompt) if show_thoughts else ""
     # Google finishes a turn server-side even if the connection drops, so history has it at once.
     conversation.turns.append(turn)
-    return PlannedTurn(conversation, turn, model, new_conversation, show_thoughts)
+    return PlannedTurn(conversation, turn, served, new_conversation, show_thoughts)
 
 
 def _research_turn(store: ChatStore, conversation: Conversation, turn: Turn) -> None:
@@ -302,8 +314,9 @@ def turn_frames(plan: PlannedTurn) -> list[str]:
             cand,
             context=context_token(cid, len(conv.turns)) if last and not conv.temporary else None,
             timestamp=turn.timestamp if last else None,
-            model_id=plan.model.model_id,
+            model_id=plan.model.echoed_id,
             model_name=plan.model.display_name,
+            model_number=plan.model.number,
         )
         frames.append(wire.frame([wire.data_envelope(inner)]))
     if plan.new_conversation and not conv.temporary:
