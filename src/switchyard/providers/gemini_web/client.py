@@ -18,12 +18,20 @@ Each turn yields canonical Gemini response events (`providers/__init__.py`): tho
 calls parsed from the prompt protocol (`tools.py`), generated images downloaded through the
 account's session, and a last event with `finishReason`, estimated usage and `webConversation`
 (the chat metadata that continues this conversation on this account).
+
+Models are resolved against each account's own picker (otAQ7b, protocols/gemini-web.md §13.1) by
+the categories of `picker.json`, never by a hard-coded name or hex: an account whose picker lacks
+the model is not used for it. The model that really answered is read from the answer's `[42]`
+(the library does not expose it, so its frame parser is wrapped to observe it) and compared with
+the one asked, to say a silent downgrade (§13.2). The first event carries it as `webServed`.
+An HTTP 200 with no content frame (error 1155, §13.2) is retried once on the same account.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import logging
 import os
@@ -33,20 +41,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 from gemini_webapi import GeminiClient
 from gemini_webapi import client as library_client
 from gemini_webapi.exceptions import APIError, AuthError, TemporarilyBlockedError
+from gemini_webapi.types import AvailableModel
 from gemini_webapi.utils import rotate_1psidts
+from gemini_webapi.utils.parsing import StreamingFrameParser
 
 from switchyard.config import Settings
-from switchyard.errors import UpstreamError
+from switchyard.errors import UpstreamError, UpstreamNotFound
 from switchyard.fetch import create_media_client
 from switchyard.logs import route_library_logs
 from switchyard.providers import UpstreamAccount
 from switchyard.providers.gemini_web import media, special
 from switchyard.providers.gemini_web.errors import IP_BLOCK_COOLDOWN_S, classify, cookies_expired
 from switchyard.providers.gemini_web.files import MediaFiles
-from switchyard.providers.gemini_web.models import WebModel
+from switchyard.providers.gemini_web.models import PickerRoute, WebModel, configure_routes
 from switchyard.providers.gemini_web.prompt import WebFile
 from switchyard.providers.gemini_web.tools import ToolCallFilter, ToolOffer
 
@@ -90,6 +101,100 @@ def keep_cookies_off_disk() -> None:
         setattr(module, "save_cookies", _no_cookie_file)  # noqa: B010  (a module global, on purpose)
 
 
+RESP_MODEL_NAME, RESP_MODEL_ID = 42, 39
+"""Where an answer frame echoes the model that answered (§13.1)."""
+
+
+@dataclass
+class ServedModel:
+    """What one turn's answer frames said: any frame at all (an HTTP 200 came), the served model."""
+
+    frames: int = 0
+    model_id: str = ""
+    display_name: str = ""
+
+
+_observed: contextvars.ContextVar[ServedModel | None] = contextvars.ContextVar(
+    "gemini_web_served_model", default=None
+)
+
+
+def _observe(parts: list[Any]) -> None:
+    served = _observed.get()
+    if served is None:
+        return
+    served.frames += len(parts)
+    if served.display_name:
+        return
+    for part in parts:
+        text = part[2] if isinstance(part, list) and len(part) > 2 else None
+        if not isinstance(text, str) or "rc_" not in text:
+            continue
+        try:
+            inner = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            continue
+        if (
+            isinstance(inner, list)
+            and len(inner) > RESP_MODEL_NAME
+            and isinstance(inner[RESP_MODEL_NAME], str)
+        ):
+            served.display_name = inner[RESP_MODEL_NAME]
+            served.model_id = str(inner[RESP_MODEL_ID] or "")
+            return
+
+
+class _ObservingParser(StreamingFrameParser):
+    """The library's frame parser, unchanged, also telling `_observe` what it parsed."""
+
+    def feed(self, content: str) -> list[Any]:
+        parts: list[Any] = super().feed(content)
+        _observe(parts)
+        return parts
+
+    def flush(self) -> list[Any]:
+        parts: list[Any] = super().flush()
+        _observe(parts)
+        return parts
+
+
+def observe_served_models() -> None:
+    """Let turns see the frames' `[39]`/`[42]` (the served model), which `ModelOutput` drops."""
+    setattr(library_client, "StreamingFrameParser", _ObservingParser)  # noqa: B010  (a module global, on purpose)
+
+
+def _slug(category: str) -> str:
+    return category.strip().lower().replace(" ", "-")
+
+
+def pick_model(models: list[AvailableModel], route: PickerRoute) -> AvailableModel | None:
+    """The account's picker entry for a route: the first category it offers, by the name
+    `gemini-webapi` derives from the category (`gemini-<category slug>`), else by an alias."""
+    for category in route.picker:
+        name = "gemini-" + _slug(category)
+        for model in models:
+            if model.is_available and model.model_name == name:
+                return model
+        for model in models:
+            if model.is_available and name in model.aliases:
+                return model
+    return None
+
+
+def picker_entries(models: list[AvailableModel]) -> list[dict[str, Any]]:
+    """The account's picker as shown to operators (`accounts list|check`, the console)."""
+    return [
+        {
+            "name": model.model_name,
+            "display_name": model.display_name,
+            "id": model.model_id,
+            "number": model.model_number,
+            "available": model.is_available,
+        }
+        for model in models
+    ]
+
+
 @dataclass
 class WebTurn:
     """One web turn: the prompt, its uploads, the conversation it continues (None: a new one)."""
@@ -100,6 +205,8 @@ class WebTurn:
     metadata: list[Any] | None = None
     offer: ToolOffer | None = None
     full_size_images: bool = False
+    trimmed: int = 0
+    """How many of the oldest messages were left out to fit the request cap (said in a header)."""
 
 
 @dataclass
@@ -108,6 +215,8 @@ class _Session:
     psid: str
     psidts: str
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    models: list[AvailableModel] = field(default_factory=list)
+    """The account's picker, read at init (empty until then)."""
 
 
 class GeminiWebProvider:
@@ -124,6 +233,8 @@ class GeminiWebProvider:
         # ever written (`keep_cookies_off_disk`), so no planted file can stand in for an account.
         os.environ.setdefault("GEMINI_COOKIE_PATH", str(settings.data_dir / "gemini_web_cookies"))
         keep_cookies_off_disk()
+        observe_served_models()
+        configure_routes(settings.gemini_web_picker_file)
         route_library_logs()  # also when no `configure_logging` ran (tests, embedding)
         """Where generated media is served from (signed URLs); None serves data URLs only."""
         self.media_client = create_media_client(settings.media_fetch_timeout_s)
@@ -200,11 +311,35 @@ class GeminiWebProvider:
         log.info("rotated the Gemini web cookies of %s", account.name)
         return rotated
 
-    async def check(self, account: UpstreamAccount) -> list[str]:
-        """Sign in with the account's cookies (the `/app` page and warm-up RPCs); the web models the
-        account may use. Raises the classified error: `AccountDead` for expired cookies."""
+    async def check(self, account: UpstreamAccount) -> list[dict[str, Any]]:
+        """Sign in with the account's cookies (the `/app` page and warm-up RPCs); the account's
+        picker. Raises the classified error: `AccountDead` for expired cookies."""
         session = await self._session(account)
-        return sorted(model.model_name for model in session.client.list_models() or [])
+        return picker_entries(session.models)
+
+    def picker(self, account_id: int) -> list[dict[str, Any]] | None:
+        """The picker an initialised account showed, None when not known yet."""
+        session = self._sessions.get(account_id)
+        return picker_entries(session.models) if session is not None and session.models else None
+
+    def unfit_accounts(self, model: WebModel) -> set[int]:
+        """Accounts whose known picker offers none of the model's categories: never chosen for it."""
+        return {
+            account_id
+            for account_id, session in self._sessions.items()
+            if session.models and pick_model(session.models, model.route) is None
+        }
+
+    def _web_model(self, account: UpstreamAccount, session: _Session, model: WebModel) -> AvailableModel:
+        picked = pick_model(session.models, model.route)
+        if picked is None:
+            offered = ", ".join(m.display_name for m in session.models) or "nothing"
+            raise UpstreamNotFound(
+                f"the Gemini web account '{account.name}' does not offer "
+                f"{' or '.join(model.route.picker)} (for {model.public_id}); its picker lists {offered}",
+                code="model_not_offered",
+            )
+        return picked
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -228,6 +363,7 @@ class GeminiWebProvider:
                     )
                 except Exception as exc:
                     raise classify(exc, web_model="-") from None
+                session.models = list(session.client.list_models() or [])
         return session
 
     async def _forget(self, account: UpstreamAccount) -> None:
@@ -258,8 +394,9 @@ class GeminiWebProvider:
     async def stream(self, account: UpstreamAccount, turn: WebTurn) -> AsyncIterator[Event]:
         """The turn's canonical events as they arrive (see the module docstring)."""
         session = await self._session(account)
+        web = self._web_model(account, session, turn.model)
         client = session.client
-        chat = client.start_chat(model=turn.model.web_model, metadata=turn.metadata)
+        chat = client.start_chat(model=web, metadata=turn.metadata)
         if "deepsearch" in turn.model.capabilities:
             try:
                 reasoning, report = await special.deep_research(
@@ -273,39 +410,73 @@ class GeminiWebProvider:
             yield _final_event([], chat.metadata, turn, report, reasoning)
             return
         if "video" in turn.model.capabilities:
-            special.require_video_plan(client, turn.model.web_model)
+            special.require_video_plan(web.capacity)
         tools = ToolCallFilter(turn.offer) if turn.offer is not None else None
         shown: list[str] = []
         thoughts: list[str] = []
         final: Any = None
+        served_said: dict[str, Any] | None = None
         with _files_on_disk(turn.files) as paths:
-            try:
-                async for output in client.generate_content_stream(
-                    _prompt_for(turn),
-                    files=paths or None,
-                    model=turn.model.web_model,
-                    chat=chat,
-                    current_retry=0,
-                ):
-                    final = output
-                    parts: list[dict[str, Any]] = []
-                    if output.thoughts_delta:
-                        thoughts.append(output.thoughts_delta)
-                        parts.append({"text": output.thoughts_delta, "thought": True})
-                    text = tools.feed(output.text_delta) if tools else output.text_delta
-                    if text:
-                        shown.append(text)
-                        parts.append({"text": text})
-                    if parts:
-                        yield _event(parts)
-                if final is None:
-                    raise APIError("Gemini web answered no candidate")
-                closing = await self._closing_parts(session, final, tools, turn, shown)
-            except UpstreamError:
-                raise
-            except Exception as exc:
-                raise await self._failure(account, exc, turn.model) from None
-        yield _final_event(closing, chat.metadata, turn, "".join(shown), "".join(thoughts))
+            for attempt in (1, 2):
+                observed = ServedModel()
+                token = _observed.set(observed)
+                try:
+                    async for output in client.generate_content_stream(
+                        _prompt_for(turn),
+                        files=paths or None,
+                        model=web,
+                        chat=chat,
+                        extended_thinking=turn.model.route.extended_thinking,
+                        current_retry=0,
+                    ):
+                        final = output
+                        parts: list[dict[str, Any]] = []
+                        if output.thoughts_delta:
+                            thoughts.append(output.thoughts_delta)
+                            parts.append({"text": output.thoughts_delta, "thought": True})
+                        text = tools.feed(output.text_delta) if tools else output.text_delta
+                        if text:
+                            shown.append(text)
+                            parts.append({"text": text})
+                        if parts:
+                            event = _event(parts)
+                            if served_said is None:
+                                served_said = self._served(account, web, observed)
+                                event["webServed"] = served_said
+                            yield event
+                    if final is None:
+                        raise APIError("Gemini web answered no candidate")
+                    closing = await self._closing_parts(session, final, tools, turn, shown)
+                    break
+                except UpstreamError:
+                    raise
+                except Exception as exc:
+                    if attempt == 1 and _empty_answer(exc, observed) and final is None:
+                        # 1155: a 200 without a content frame is a transient refusal; retry once
+                        log.info("Gemini web answered %s with no content (1155); retrying once", account.name)
+                        session = await self._session(account)  # the library closed its client
+                        client = session.client
+                        chat = client.start_chat(model=web, metadata=turn.metadata)
+                        continue
+                    raise await self._failure(account, exc, turn.model) from None
+                finally:
+                    with contextlib.suppress(ValueError):
+                        _observed.reset(token)
+        yield _final_event(closing, chat.metadata, turn, "".join(shown), "".join(thoughts), served_said)
+
+    def _served(self, account: UpstreamAccount, web: AvailableModel, observed: ServedModel) -> dict[str, Any]:
+        """Which model answered, and whether Google silently served a smaller one (§13.2)."""
+        served = observed.display_name or web.display_name
+        downgraded = bool(observed.display_name) and observed.display_name != web.display_name
+        if downgraded:
+            log.warning(
+                "Gemini web silently downgraded %s on %s: asked %s, served %s",
+                web.model_name,
+                account.name,
+                web.display_name,
+                served,
+            )
+        return {"asked": web.display_name, "served": served, "downgraded": downgraded}
 
     async def _closing_parts(
         self,
@@ -350,8 +521,19 @@ def _event(parts: list[dict[str, Any]]) -> Event:
     return {"candidates": [{"index": 0, "content": {"role": "model", "parts": parts}}]}
 
 
+def _empty_answer(exc: Exception, observed: ServedModel) -> bool:
+    """A 200 that held frames but no content (1155 or a bare abort): the library raises a plain
+    `APIError` for it; a non-200 status raises the same class before any frame is parsed."""
+    return type(exc) is APIError and observed.frames > 0 and not observed.display_name
+
+
 def _final_event(
-    parts: list[dict[str, Any]], metadata: list[Any], turn: WebTurn, text: str, thoughts: str
+    parts: list[dict[str, Any]],
+    metadata: list[Any],
+    turn: WebTurn,
+    text: str,
+    thoughts: str,
+    served: dict[str, Any] | None = None,
 ) -> Event:
     """The last event: closing parts, `STOP`, estimated usage (the web app reports none)."""
     prompt_tokens = max(1, len(turn.prompt) // CHARS_PER_TOKEN)
@@ -359,7 +541,7 @@ def _final_event(
     thought_tokens = len(thoughts) // CHARS_PER_TOKEN
     candidate: dict[str, Any] = {"index": 0, "finishReason": "STOP"}
     candidate["content"] = {"role": "model", "parts": parts}
-    return {
+    event: Event = {
         "candidates": [candidate],
         "usageMetadata": {
             "promptTokenCount": prompt_tokens,
@@ -369,6 +551,9 @@ def _final_event(
         },
         "webConversation": {"metadata": list(metadata)},
     }
+    if served is not None:
+        event["webServed"] = served
+    return event
 
 
 @contextlib.contextmanager

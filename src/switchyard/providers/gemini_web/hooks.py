@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from switchyard.pool.pool import AccountPool
 from switchyard.providers import UpstreamAccount
-from switchyard.providers.gemini_web.models import WEB_MODELS
+from switchyard.providers.gemini_web.models import families
 from switchyard.store import accounts as account_store
 from switchyard.store import web_conversations
 from switchyard.store.db import Store
@@ -33,5 +33,5 @@ class PoolHooks:
         await web_conversations.forget_account(self.store, account.name)
 
     async def blocked(self, account: UpstreamAccount, seconds: float, reason: str) -> None:
-        for family in sorted(set(WEB_MODELS.values())):
+        for family in families():
             await self.pool.rest(account, family, seconds, reason)
