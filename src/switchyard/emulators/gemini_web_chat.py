@@ -303,7 +303,15 @@ def turn_frames(plan: PlannedTurn) -> list[str]:
     if plan.show_thoughts:
         for thoughts in _chunks(turn.thoughts, THOUGHT_FRAMES):
             cand = wire.candidate(rcid, "", complete=False, thoughts=thoughts)
-            frames.append(wire.frame([wire.data_envelope(wire.response_inner(cid, rid, cand))]))
+            inner = wire.response_inner(
+                cid,
+                rid,
+                cand,
+                model_id=plan.model.echoed_id,
+                model_name=plan.model.display_name,
+                model_number=plan.model.number,
+            )
+            frames.append(wire.frame([wire.data_envelope(inner)]))
     prefixes = _chunks(turn.text, TEXT_FRAMES)
     for index, text in enumerate(prefixes):
         last = index == len(prefixes) - 1

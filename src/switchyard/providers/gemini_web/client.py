@@ -36,6 +36,7 @@ import importlib
 import logging
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ from typing import Any, Protocol
 import orjson
 from gemini_webapi import GeminiClient
 from gemini_webapi import client as library_client
-from gemini_webapi.exceptions import APIError, AuthError, TemporarilyBlockedError
+from gemini_webapi.exceptions import APIError, AuthError, ModelInvalidError, TemporarilyBlockedError
 from gemini_webapi.types import AvailableModel
 from gemini_webapi.utils import rotate_1psidts
 from gemini_webapi.utils.parsing import StreamingFrameParser
@@ -148,12 +149,7 @@ class _ObservingParser(StreamingFrameParser):
     """The library's frame parser, unchanged, also telling `_observe` what it parsed."""
 
     def feed(self, content: str) -> list[Any]:
-        parts: list[Any] = super().feed(content)
-        _observe(parts)
-        return parts
-
-    def flush(self) -> list[Any]:
-        parts: list[Any] = super().flush()
+        parts: list[Any] = super().feed(content)  # `flush` is `feed("")`: observed here too
         _observe(parts)
         return parts
 
@@ -217,6 +213,8 @@ class _Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     models: list[AvailableModel] = field(default_factory=list)
     """The account's picker, read at init (empty until then)."""
+    models_at: float = 0.0
+    """When `models` was read (monotonic)."""
 
 
 class GeminiWebProvider:
@@ -323,15 +321,43 @@ class GeminiWebProvider:
         return picker_entries(session.models) if session is not None and session.models else None
 
     def unfit_accounts(self, model: WebModel) -> set[int]:
-        """Accounts whose known picker offers none of the model's categories: never chosen for it."""
+        """Accounts whose recently read picker offers none of the model's categories: not chosen for
+        it. An older picker is not trusted to refuse (the account may have gained the model)."""
+        fresh_since = time.monotonic() - self.settings.gemini_web_picker_recheck_s
         return {
             account_id
             for account_id, session in self._sessions.items()
-            if session.models and pick_model(session.models, model.route) is None
+            if session.models
+            and session.models_at > fresh_since
+            and pick_model(session.models, model.route) is None
         }
 
-    def _web_model(self, account: UpstreamAccount, session: _Session, model: WebModel) -> AvailableModel:
+    async def _reread_picker(self, session: _Session) -> None:
+        """Read the account's picker again (otAQ7b). gemini-webapi has no public call for it, only
+        its init; its own reader is reused on a cleared registry (models may also disappear)."""
+        client = session.client
+        registry = getattr(client, "_model_registry", None)
+        fetch = getattr(client, "_fetch_user_status", None)
+        if fetch is None or not isinstance(registry, dict) or client.client is None:
+            return
+        registry.clear()
+        try:
+            await fetch()
+        except Exception as exc:
+            log.warning("re-reading a Gemini web picker failed: %s", type(exc).__name__)
+        session.models = list(client.list_models() or [])
+        session.models_at = time.monotonic()
+
+    async def _web_model(
+        self, account: UpstreamAccount, session: _Session, model: WebModel
+    ) -> AvailableModel:
         picked = pick_model(session.models, model.route)
+        if (
+            picked is None
+            and time.monotonic() - session.models_at >= self.settings.gemini_web_picker_recheck_s
+        ):
+            await self._reread_picker(session)
+            picked = pick_model(session.models, model.route)
         if picked is None:
             offered = ", ".join(m.display_name for m in session.models) or "nothing"
             raise UpstreamNotFound(
@@ -364,6 +390,7 @@ class GeminiWebProvider:
                 except Exception as exc:
                     raise classify(exc, web_model="-") from None
                 session.models = list(session.client.list_models() or [])
+                session.models_at = time.monotonic()
         return session
 
     async def _forget(self, account: UpstreamAccount) -> None:
@@ -394,7 +421,7 @@ class GeminiWebProvider:
     async def stream(self, account: UpstreamAccount, turn: WebTurn) -> AsyncIterator[Event]:
         """The turn's canonical events as they arrive (see the module docstring)."""
         session = await self._session(account)
-        web = self._web_model(account, session, turn.model)
+        web = await self._web_model(account, session, turn.model)
         client = session.client
         chat = client.start_chat(model=web, metadata=turn.metadata)
         if "deepsearch" in turn.model.capabilities:
@@ -440,13 +467,15 @@ class GeminiWebProvider:
                             parts.append({"text": text})
                         if parts:
                             event = _event(parts)
-                            if served_said is None:
+                            if served_said is None and observed.display_name:
                                 served_said = self._served(account, web, observed)
                                 event["webServed"] = served_said
                             yield event
                     if final is None:
                         raise APIError("Gemini web answered no candidate")
                     closing = await self._closing_parts(session, final, tools, turn, shown)
+                    if served_said is None:
+                        served_said = self._served(account, web, observed)
                     break
                 except UpstreamError:
                     raise
@@ -455,6 +484,17 @@ class GeminiWebProvider:
                         # 1155: a 200 without a content frame is a transient refusal; retry once
                         log.info("Gemini web answered %s with no content (1155); retrying once", account.name)
                         session = await self._session(account)  # the library closed its client
+                        client = session.client
+                        chat = client.start_chat(model=web, metadata=turn.metadata)
+                        continue
+                    if attempt == 1 and isinstance(exc, ModelInvalidError) and final is None:
+                        # a stale picker (1052): read the account's picker again, pick again, once
+                        log.info(
+                            "Gemini web refused %s on %s; re-reading its picker", web.model_name, account.name
+                        )
+                        await self._forget(account)
+                        session = await self._session(account)
+                        web = await self._web_model(account, session, turn.model)
                         client = session.client
                         chat = client.start_chat(model=web, metadata=turn.metadata)
                         continue
