@@ -221,3 +221,37 @@ def test_a_malformed_call_block_is_a_clear_error(stack: WebStack, stream: bool) 
             )
         )  # type: ignore[list-item]
     assert "malformed" in str(streamed.value)
+
+
+def test_images_revised_prompt_is_what_the_model_said_never_our_wrapper(stack: WebStack) -> None:
+    result = stack.client().images.generate(model="gemini-3-pro-imagen", prompt="a red kite", size="1600x900")
+    revised = (result.data or [])[0].revised_prompt or ""
+    assert "a red kite" in revised  # the emulator's answer text mentions the prompt it saw
+    assert (
+        "Generate an image" not in revised
+        and "Aspect ratio" not in revised
+        and "googleusercontent" not in revised
+    )
+    sent = stack.generate_requests()[-1]["prompt"]
+    assert sent.startswith("Generate an image") and "Aspect ratio 16:9, 1600x900 pixels" in sent
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_chat_image_answers_keep_text_and_image_markdown_apart(stack: WebStack, stream: bool) -> None:
+    messages: Any = [{"role": "user", "content": "a red kite"}]
+    client = stack.client()
+    if stream:
+        chunks = client.chat.completions.create(
+            model="gemini-2.5-flash-imagen", messages=messages, stream=True
+        )
+        content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        content = (
+            client.chat.completions.create(model="gemini-2.5-flash-imagen", messages=messages)
+            .choices[0]
+            .message.content
+            or ""
+        )
+    text, image = content.split("![image](", 1)
+    assert "a red kite" in text and "googleusercontent.com" not in content
+    assert text.endswith("\n\n") and image.startswith("data:image/") and image.rstrip().endswith(")")

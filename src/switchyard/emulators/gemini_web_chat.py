@@ -33,6 +33,7 @@ IMAGE_COUNT_RE = re.compile(
 )
 COUNT_WORDS = {"2": 2, "3": 3, "4": 4, "two": 2, "three": 3, "four": 4}
 SNIPPET_CHARS = 80
+IMAGE_SNIPPET_CHARS = 400
 TEXT_FRAMES = 4
 THOUGHT_FRAMES = 2
 
@@ -271,7 +272,8 @@ def plan_turn(
         ]
         turn.sparse_images = bool(files)
         placeholders = "\n".join(wire.IMAGE_PLACEHOLDER.format(index=i) for i in range(len(turn.images)))
-        turn.text = f"Here is the image you asked for: {_snippet(parsed.prompt)} (turn {turn_number})\n\n{placeholders}"
+        said = " ".join(parsed.prompt.split())[:IMAGE_SNIPPET_CHARS]
+        turn.text = f"Here is the image you asked for: {said} (turn {turn_number})\n\n{placeholders}"
     else:
         gem = store.gems.get(parsed.gem) if parsed.gem else None
         gem_name = gem.name if gem and gem.account in (None, account.name) else parsed.gem

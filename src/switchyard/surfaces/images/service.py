@@ -6,7 +6,9 @@ many images a turn yields, so `n` runs one turn per image. It has no size parame
 (field-notes 12: a size that is silently ignored is the complaint users have), so the requested
 aspect ratio is hinted in the prompt and the result is then scaled and centre-cropped to exactly
 `size` (Pillow). The default is the 1K preview; `return_origin_image` downloads the original,
-larger image with Google's visible watermark. `revised_prompt` is the model's accompanying text.
+larger image with Google's visible watermark. `revised_prompt` is the model's accompanying text,
+without the gateway's own wording (the image-tool request and the size hint), which models echo,
+and without the web app's placeholder links.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import base64
 import io
 import math
+import re
 import time
 from typing import Any
 
@@ -24,7 +27,7 @@ from starlette.responses import Response
 from switchyard.errors import InvalidRequest, UpstreamBadRequest
 from switchyard.pool import failover
 from switchyard.providers import UpstreamAccount
-from switchyard.providers.gemini_web.client import WebTurn
+from switchyard.providers.gemini_web.client import IMAGE_PROMPT, WebTurn
 from switchyard.providers.gemini_web.models import WebModel
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -34,6 +37,7 @@ from switchyard.surfaces.webchat.common import model_headers, provider
 from switchyard.translate.b64 import decode_b64
 
 Event = dict[str, Any]
+PLACEHOLDER = re.compile(r"https?://googleusercontent\.com/\S+")
 
 
 def check_model(model: WebModel) -> None:
@@ -64,13 +68,24 @@ async def generate(
 
 
 def _prompt(request: ImageRequest) -> str:
+    return request.prompt + _size_hint(request)
+
+
+def _size_hint(request: ImageRequest) -> str:
     if request.size is None:
-        return request.prompt
+        return ""
     width, height = request.size
     divisor = math.gcd(width, height)
-    return (
-        f"{request.prompt}\n\n(Aspect ratio {width // divisor}:{height // divisor}, {width}x{height} pixels.)"
-    )
+    return f"\n\n(Aspect ratio {width // divisor}:{height // divisor}, {width}x{height} pixels.)"
+
+
+def _revised(text: str, request: ImageRequest) -> str:
+    """What the model said about the image: its text without our wrapper and the placeholders."""
+    for ours in (IMAGE_PROMPT, _size_hint(request)):
+        words = ours.split()
+        if words:
+            text = re.sub(r"\s*" + r"\s+".join(re.escape(w) for w in words), "", text)
+    return " ".join(PLACEHOLDER.sub("", text).split())
 
 
 def _entry(runtime: Runtime, request: ImageRequest, events: list[Event], base_url: str) -> dict[str, Any]:
@@ -86,7 +101,7 @@ def _entry(runtime: Runtime, request: ImageRequest, events: list[Event], base_ur
                 inline = part.get("inlineData")
                 if inline is not None and image is None and inline["mimeType"].startswith("image/"):
                     image = decode_b64(inline["data"])
-    revised = "".join(texts).strip()
+    revised = _revised("".join(texts), request)
     if image is None:
         raise UpstreamBadRequest(f"Gemini web answered without an image: {revised[:300] or '(no text)'}")
     mime = "image/png"
