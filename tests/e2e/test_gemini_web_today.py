@@ -255,3 +255,14 @@ def test_chat_image_answers_keep_text_and_image_markdown_apart(stack: WebStack, 
     text, image = content.split("![image](", 1)
     assert "a red kite" in text and "googleusercontent.com" not in content
     assert text.endswith("\n\n") and image.startswith("data:image/") and image.rstrip().endswith(")")
+
+
+def test_the_gateway_records_each_accounts_picker_when_it_signs_in(stack: WebStack) -> None:
+    _ask(stack, "gemini-2.5-flash", "sign in first")
+    pickers = {name: stack.account(name).web_picker for name in stack.account_names}
+    signed_in = [picker for picker in pickers.values() if picker]
+    assert signed_in and [e["display_name"] for e in signed_in[0]] == [
+        "3.6 Flash",
+        "3.5 Flash-Lite",
+        "3.1 Pro",
+    ]

@@ -81,6 +81,8 @@ class AccountHooks(Protocol):
 
     async def blocked(self, account: UpstreamAccount, seconds: float, reason: str) -> None: ...
 
+    async def picker(self, account: UpstreamAccount, entries: list[dict[str, Any]]) -> None: ...
+
 
 def _no_cookie_file(cookies: Any, verbose: bool = False) -> None:
     """Stands in for the library's `save_cookies` (see `keep_cookies_off_disk`)."""
@@ -332,7 +334,7 @@ class GeminiWebProvider:
             and pick_model(session.models, model.route) is None
         }
 
-    async def _reread_picker(self, session: _Session) -> None:
+    async def _reread_picker(self, account: UpstreamAccount, session: _Session) -> None:
         """Read the account's picker again (otAQ7b). gemini-webapi has no public call for it, only
         its init; its own reader is reused on a cleared registry (models may also disappear)."""
         client = session.client
@@ -347,6 +349,7 @@ class GeminiWebProvider:
             log.warning("re-reading a Gemini web picker failed: %s", type(exc).__name__)
         session.models = list(client.list_models() or [])
         session.models_at = time.monotonic()
+        await self._report_picker(account, session)
 
     async def _web_model(
         self, account: UpstreamAccount, session: _Session, model: WebModel
@@ -356,7 +359,7 @@ class GeminiWebProvider:
             picked is None
             and time.monotonic() - session.models_at >= self.settings.gemini_web_picker_recheck_s
         ):
-            await self._reread_picker(session)
+            await self._reread_picker(account, session)
             picked = pick_model(session.models, model.route)
         if picked is None:
             offered = ", ".join(m.display_name for m in session.models) or "nothing"
@@ -391,7 +394,17 @@ class GeminiWebProvider:
                     raise classify(exc, web_model="-") from None
                 session.models = list(session.client.list_models() or [])
                 session.models_at = time.monotonic()
+                await self._report_picker(account, session)
         return session
+
+    async def _report_picker(self, account: UpstreamAccount, session: _Session) -> None:
+        """Hand the picker to the hooks (stored on the account for `accounts list` and the console)."""
+        if self.hooks is None:
+            return
+        try:
+            await self.hooks.picker(account, picker_entries(session.models))
+        except Exception:
+            log.exception("could not record the Gemini web picker of %s", account.name)
 
     async def _forget(self, account: UpstreamAccount) -> None:
         session = self._sessions.pop(account.id, None)

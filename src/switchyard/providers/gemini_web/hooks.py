@@ -7,6 +7,8 @@ account and an IP block (1060) rests the account for every web model.
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchyard.pool.pool import AccountPool
 from switchyard.providers import UpstreamAccount
 from switchyard.providers.gemini_web.models import families
@@ -31,6 +33,9 @@ class PoolHooks:
     async def dead(self, account: UpstreamAccount, reason: str) -> None:
         await self.pool.disable(account, "dead", reason)
         await web_conversations.forget_account(self.store, account.name)
+
+    async def picker(self, account: UpstreamAccount, entries: list[dict[str, Any]]) -> None:
+        await account_store.set_meta(self.store, account.name, account_store.WEB_PICKER_META, entries)
 
     async def blocked(self, account: UpstreamAccount, seconds: float, reason: str) -> None:
         for family in families():
