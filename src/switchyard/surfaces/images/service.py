@@ -33,7 +33,7 @@ from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.images.protocol import ImageRequest
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.webchat.common import model_headers, provider
+from switchyard.surfaces.webchat.common import model_headers, provider, served_headers
 from switchyard.translate.b64 import decode_b64
 
 Event = dict[str, Any]
@@ -60,11 +60,15 @@ async def generate(
         return [event async for event in web.stream(account, turn)]
 
     answers = await asyncio.gather(
-        *(failover.run_unary(runtime.pool, ctx, model.family, one) for _ in range(request.n))
+        *(
+            failover.run_unary(runtime.pool, ctx, model.family, one, avoid=web.unfit_accounts(model))
+            for _ in range(request.n)
+        )
     )
     data = [_entry(runtime, request, answer, base_url) for answer in answers]
     ctx.set_usage(max(1, len(prompt) // 4), 0, 0)
-    return json_response({"created": int(time.time()), "data": data}, headers=model_headers(model))
+    headers = {**model_headers(model), **served_headers(event for answer in answers for event in answer)}
+    return json_response({"created": int(time.time()), "data": data}, headers=headers)
 
 
 def _prompt(request: ImageRequest) -> str:
