@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
-from switchyard.providers.gemini_web.models import listed_models
+from switchyard.providers.gemini_web.models import configure_routes, listed_models
 from tests.web_stack import WebStack, web_stack
 
 CAP = 20_000
@@ -266,3 +267,19 @@ def test_the_gateway_records_each_accounts_picker_when_it_signs_in(stack: WebSta
         "3.5 Flash-Lite",
         "3.1 Pro",
     ]
+
+
+def test_an_operator_picker_file_decides_which_entry_serves(tmp_path: Path) -> None:
+    mapping = tmp_path / "picker.json"
+    mapping.write_text(
+        '{"models": {"gemini-2.5-flash-free": {"picker": ["Flash-Lite"], "family": "lite", "files": false},'
+        ' "gemini-2.5-flash": {"picker": ["Flash"], "extended_thinking": true},'
+        ' "gemini-3-pro": {"picker": ["Pro"], "extended_thinking": true, "video": true}}}'
+    )
+    try:
+        with web_stack(tmp_path, accounts_count=1, gemini_web_picker_file=mapping) as own:
+            raw = _ask(own, "gemini-2.5-flash-free", "which entry?")
+            assert raw.headers["x-switchyard-web-model"] == "3.5 Flash-Lite"
+            assert own.generate_requests()[-1]["model"] == FLASH_LITE
+    finally:
+        configure_routes(None)  # the shipped mapping for the tests that follow in this process
