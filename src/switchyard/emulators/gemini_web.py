@@ -38,10 +38,11 @@ from switchyard.emulators import gemini_web_accounts as acct
 from switchyard.emulators import gemini_web_frames as wire
 from switchyard.emulators.base import EmulatorState, Fault, apply_delay, control_routes
 from switchyard.emulators.cloudcode_scripts import Scripts
-from switchyard.emulators.gemini_web_chat import ChatStore, plan_turn, stream_frames, turn_frames
+from switchyard.emulators.gemini_web_chat import ChatStore, plan_turn, stream_frames, turn_frames, wants_image
 from switchyard.emulators.gemini_web_images import FIFE_WORK_HOST, LH3_HOST
 from switchyard.emulators.gemini_web_pages import app_page, logged_out_page
 from switchyard.emulators.gemini_web_rpc import ANSWERED, REJECTED, RpcHandler, batch_response, user_status
+from switchyard.emulators.gemini_web_tools import wants_video
 from switchyard.emulators.gemini_web_uploads import image_routes, upload_routes
 
 GEMINI_HOST = "gemini.google.com"
@@ -75,6 +76,7 @@ XSSI_CONTENT_TYPE = "application/json; charset=utf-8"
 PROMPT_CAP_BYTES = 130_000
 """About what one request carries; the excess is cut from the end, where the newest message is."""
 SIDCC_COOKIES = ("SIDCC", "__Secure-1PSIDCC", "__Secure-3PSIDCC")
+GUEST_TOOL_REFUSAL = "Are you signed in? Sign in to create images, videos and music with Gemini."
 
 
 @dataclass
@@ -226,15 +228,20 @@ async def stream_generate(request: Request) -> Response:
         parsed.prompt = _cut(parsed.prompt, state.prompt_cap_bytes)
         extra["cut"] = extra["prompt_bytes"] > state.prompt_cap_bytes
     state.record(request, account=named.name if named else None, body=body, extra=extra)
-    if account is None:
+    guest = account is None and form.get("at") == "" and parsed is not None
+    if account is None and not guest:
         return PlainTextResponse("Unauthorized", status_code=401)
-    if form.get("at") != account.access_token or parsed is None:
-        return PlainTextResponse("Bad Request", status_code=400)
+    if guest:
+        # No signed-in session and `at=""`: a guest turn (§13.2), Flash only, anything else Flash-Lite.
+        account = state.registry.guest
+    assert account is not None
+    if parsed is None or (not guest and form.get("at") != account.access_token):
+        return PlainTextResponse("Bad Request", status_code=400)  # a signed-in request needs `at`
     if not _uuid_matches(request.headers.get(wire.REQUEST_UUID_HEADER), parsed.request_uuid):
         return PlainTextResponse("Bad Request", status_code=400)
     request_number = state.next_request_number()
-    model = account.model(model_id)
-    if model is None or (capacity is not None and capacity != account.capacity):
+    model = acct.guest_model(model_id) if guest else account.model(model_id)
+    if model is None or (not guest and capacity is not None and capacity != account.capacity):
         return _error_stream(CODE_MODEL_HEADER_INVALID, request_number)
     conversation = None
     if parsed.cid:
@@ -252,6 +259,10 @@ async def stream_generate(request: Request) -> Response:
         drop_after = int(fault.params.get("events", fault.params.get("after", 1)))
     served = account.served(model)
     scripted = state.scripted_reply(account.name, model.names)
+    if guest:
+        header_thinking = False  # extended thinking needs a signed-in session (§13.1)
+        if wants_image(parsed.prompt, []) or wants_video(parsed.prompt):
+            scripted = {"text": GUEST_TOOL_REFUSAL}
     # Extended thinking is the header's index 15; `inner[80]` alone selects nothing (§13.1).
     plan = plan_turn(
         state.chats, account, model, parsed, conversation, header_thinking, served=served, scripted=scripted

@@ -209,9 +209,22 @@ class WebAccount:
         }
 
 
+GUEST_NAME = "guest"
+
+
+def guest_model(model_id: str | None) -> WebModel:
+    """What answers a guest (no signed-in session, `at=""`): the free Flash when asked for, else
+    Flash-Lite, also without a header and for gated or foreign hexes (§13.1, §13.2)."""
+    flash, lite = FREE_MODELS[0], FREE_MODELS[1]
+    return flash if model_id == flash.model_id else lite
+
+
 @dataclass
 class AccountRegistry:
     accounts: dict[str, WebAccount] = field(default_factory=dict)
+    guest: WebAccount = field(
+        default_factory=lambda: WebAccount(name=GUEST_NAME, psid="", psidts="", offer=(CATEGORY_FLASH,))
+    )
 
     def register(self, spec: dict[str, Any]) -> WebAccount:
         name = spec.get("name")

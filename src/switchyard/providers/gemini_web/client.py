@@ -45,13 +45,14 @@ from typing import Any, Protocol
 import orjson
 from gemini_webapi import GeminiClient
 from gemini_webapi import client as library_client
+from gemini_webapi.constants import AccountStatus
 from gemini_webapi.exceptions import APIError, AuthError, ModelInvalidError, TemporarilyBlockedError
 from gemini_webapi.types import AvailableModel
 from gemini_webapi.utils import rotate_1psidts
 from gemini_webapi.utils.parsing import StreamingFrameParser
 
 from switchyard.config import Settings
-from switchyard.errors import UpstreamError, UpstreamNotFound
+from switchyard.errors import AccountForbidden, UpstreamError, UpstreamNotFound
 from switchyard.fetch import create_media_client
 from switchyard.logs import route_library_logs
 from switchyard.providers import UpstreamAccount
@@ -159,6 +160,20 @@ class _ObservingParser(StreamingFrameParser):
 def observe_served_models() -> None:
     """Let turns see the frames' `[39]`/`[42]` (the served model), which `ModelOutput` drops."""
     setattr(library_client, "StreamingFrameParser", _ObservingParser)  # noqa: B010  (a module global, on purpose)
+
+
+def _signed_in(client: GeminiClient) -> UpstreamError | None:
+    """Why an initialised client is not a signed-in session, or None. Init succeeds on any page
+    token, so expired cookies come back as a guest session (no `SNlM0e`) that would silently get
+    Flash-Lite; only the account status of otAQ7b tells (protocols/gemini-web.md §13.2)."""
+    status = getattr(client, "account_status", AccountStatus.AVAILABLE)
+    if status == AccountStatus.AVAILABLE:
+        return None
+    if status == AccountStatus.UNAUTHENTICATED:
+        return cookies_expired("Gemini answers as a guest: the account status is 1016 (unauthenticated)")
+    return AccountForbidden(
+        f"Gemini web refuses this account: {status.name} ({status.description})", reason=status.name
+    )
 
 
 def _slug(category: str) -> str:
@@ -392,6 +407,11 @@ class GeminiWebProvider:
                     )
                 except Exception as exc:
                     raise classify(exc, web_model="-") from None
+                signed_in = _signed_in(session.client)
+                if signed_in is not None:
+                    with contextlib.suppress(Exception):
+                        await session.client.close()
+                    raise signed_in
                 session.models = list(session.client.list_models() or [])
                 session.models_at = time.monotonic()
                 await self._report_picker(account, session)
