@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     gemini_web_video_timeout_s: float = 600.0
     """How long a -video or -deepsearch turn may wait for Veo / Deep Research to finish."""
     gemini_web_poll_interval_s: float = 10.0
+    gemini_web_picker_file: Path | None = None
+    """A JSON file mapping the contract's Gemini web models to picker categories (the shipped
+    `providers/gemini_web/picker.json` when unset)."""
+    gemini_web_picker_recheck_s: float = 300.0
+    """How long an account's picker is trusted to refuse a model it lacks; older, it is read again
+    first (models are rolled out per account, §13.2)."""
+    gemini_web_request_cap_bytes: int = 120_000
+    """Most UTF-8 bytes of prompt sent in one web turn: the web app keeps about 130,000 and cuts
+    the rest from the end, where the newest message is (protocols/gemini-web.md §13.2)."""
     media_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     media_max_bytes: int = 50 * 1024 * 1024
     max_request_bytes: int = 100 * 1024 * 1024

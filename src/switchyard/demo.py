@@ -48,6 +48,7 @@ def demo_settings(host: str, port: int, data_dir: Path, admin_key: str) -> Setti
         antigravity_userinfo_url=f"{base}/oauth/oauth2/v2/userinfo",
         antigravity_client_secret=DEMO_CLIENT_SECRET,
         gemini_web_ca_bundle=data_dir / "gemini-web-ca" / "ca.pem",
+        gemini_web_poll_interval_s=1.0,  # the emulator's research and videos finish in seconds
         accounts_reload_interval_s=1.0,
     )
 

@@ -54,6 +54,17 @@ def test_accounts_page_shows_cooldowns_reasons_and_dead_accounts_but_no_secrets(
             secret={"psid": "psid-secret-value", "psidts": "ts-secret"},
         )
         await accounts.update_account(store, "web-1", status="dead", status_reason="cookies expired")
+        picker = [
+            {
+                "name": "gemini-flash",
+                "display_name": "3.6 Flash",
+                "id": "fbb1",
+                "number": 1,
+                "available": True,
+            },
+            {"name": "gemini-pro", "display_name": "3.1 Pro", "id": "9d8c", "number": 3, "available": False},
+        ]
+        await accounts.set_meta(store, "web-1", accounts.WEB_PICKER_META, picker)
         return (await accounts.upstream_account(store, account.name)).secret["refresh_token"]
 
     # The gateway reads every account's quota at start-up; let it finish before writing beside it.
@@ -69,6 +80,8 @@ def test_accounts_page_shows_cooldowns_reasons_and_dead_accounts_but_no_secrets(
     assert 'class="fill critical" style="width: 0.0%"' in html
     assert 'class="fill low" style="width: 35.0%"' in html
     assert "cookies expired" in html and 'class="badge dead"' in html
+    assert "Web picker" in html and 'title="gemini-flash · fbb1">3.6 Flash<' in html
+    assert '<span class="picker-entry muted" title="gemini-pro · 9d8c">3.1 Pro</span>' in html
     dashboard = browser.get("/admin").text
     assert re.search(r"state-cooling\">1<", dashboard) and re.search(r"state-dead\">1<", dashboard)
 

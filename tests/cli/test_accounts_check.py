@@ -141,7 +141,18 @@ def test_check_gemini_web_signs_in_and_marks_expired_cookies_dead(tmp_path: Path
 
         results = {r["name"]: r for r in cli.json("check", code=1)}
 
-    assert results["gemini-web-1"]["outcome"] == "ok" and "models" in results["gemini-web-1"]["message"]
+    assert results["gemini-web-1"]["outcome"] == "ok"
+    # the account's own picker (otAQ7b), in the result, on the account, and in `accounts list`
+    assert "picker: 3.7 Flash (gemini-flash)" in results["gemini-web-1"]["message"]
+    picker = [entry["display_name"] for entry in results["gemini-web-1"]["picker"]]
+    assert picker == ["3.7 Flash", "3.5 Flash-Lite", "3.1 Pro"]
+    assert [e["name"] for e in cli.accounts()["gemini-web-1"]["web_picker"]] == [
+        "gemini-flash",
+        "gemini-flash-lite",
+        "gemini-pro",
+    ]
+    listed = cli.run("list").stdout
+    assert "3.5 Flash-Lite" in listed and "3.1 Pro" in listed
     assert results["gemini-web-2"]["outcome"] == "dead"
     assert "cookies expired" in results["gemini-web-2"]["message"]
     assert cli.accounts()["gemini-web-2"]["state"] == "dead"

@@ -29,7 +29,7 @@ def test_non_stream_answers_with_thoughts_as_reasoning(stack: WebStack) -> None:
     )
     message = answer.choices[0].message
     assert message.content is not None and message.content.startswith("Echo: What is the capital of France?")
-    assert "3 Flash Thinking" in message.content
+    assert "3.6 Flash" in message.content  # the account's Flash, with extended thinking asked
     reasoning = getattr(message, "reasoning_content", None) or (message.model_extra or {}).get(
         "reasoning_content"
     )
@@ -38,6 +38,7 @@ def test_non_stream_answers_with_thoughts_as_reasoning(stack: WebStack) -> None:
     assert answer.usage is not None and answer.usage.completion_tokens > 0
     sent = stack.generate_requests()[-1]
     assert sent["prompt"] == "What is the capital of France?"  # a lone message is sent as it is
+    assert sent["extended_thinking"] and sent["model"] == "fbb127bbb056c959"
 
 
 def test_stream_is_incremental(stack: WebStack) -> None:
@@ -51,7 +52,7 @@ def test_stream_is_incremental(stack: WebStack) -> None:
     texts = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(texts) >= 3, texts
     full = "".join(texts)
-    assert full.startswith("Echo: Explain streaming please") and "3 Pro" in full
+    assert full.startswith("Echo: Explain streaming please") and "3.1 Pro" in full
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
@@ -61,7 +62,8 @@ def test_deprecated_pro_is_served_by_gemini_3_pro_and_says_so(stack: WebStack) -
     )
     assert raw.headers["x-switchyard-served-model"] == "gemini-3-pro"
     assert raw.headers["deprecation"] == "true" and "deprecated" in raw.headers["warning"]
-    assert "3 Pro" in (raw.parse().choices[0].message.content or "")
+    assert "3.1 Pro" in (raw.parse().choices[0].message.content or "")
+    assert raw.headers["x-switchyard-web-model"] == "3.1 Pro" and "x-switchyard-downgraded" not in raw.headers
 
 
 def test_image_input_is_uploaded(stack: WebStack) -> None:

@@ -1,5 +1,6 @@
 """The Gemini web tool-calling prompt protocol (`providers/gemini_web/tools.py`), as pure functions:
-the emulator echoes prompts and never answers with a call, so the parser is tested on its own."""
+the parser on its own (full tool loops through the emulator's scripted replies are in
+test_gemini_web_today.py)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from gemini_webapi import AuthError, GeminiClient
+from gemini_webapi import GeminiClient
+from gemini_webapi.constants import AccountStatus
 from gemini_webapi.exceptions import ModelInvalidError, TemporarilyBlockedError, UsageLimitExceededError
 from gemini_webapi.utils import rotate_1psidts
 from PIL import Image
@@ -100,7 +101,7 @@ def test_init_scrapes_the_page_and_runs_the_warm_up_rpcs(emulator: Emulator) -> 
         assert client.access_token and client.build_label and client.session_id
         return [m.model_name for m in client.list_models() or []]
 
-    assert run_with_client(emulator, account, work) == ["gemini-flash", "gemini-flash-thinking", "gemini-pro"]
+    assert run_with_client(emulator, account, work) == ["gemini-flash", "gemini-flash-lite", "gemini-pro"]
     log = emulator.requests(account)
     assert log[0]["path"] == "/app" and log[0]["host"] == "gemini.google.com" and log[0]["logged_in"]
     rpcids = [rpc for entry in log for rpc in entry.get("rpcids") or []]
@@ -138,7 +139,7 @@ def test_stream_yields_incremental_thoughts_and_text(emulator: Emulator) -> None
     texts, thoughts, final = run_with_client(emulator, account, work)
     assert len([t for t in texts if t]) >= 3, texts
     assert "".join(texts) == final and final.startswith("Echo: Explain streaming")
-    assert "3 Pro" in final
+    assert "3.1 Pro" in final
     assert "Explain streaming" in "".join(thoughts)
     assert emulator.generate_requests(account)[0]["model"] == PRO_MODEL_ID
 
@@ -238,7 +239,7 @@ def test_ip_blocked_surfaces_as_temporarily_blocked(emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize("how", ["control_expire", "cookies_expired_fault", "unknown_cookie"])
-def test_dead_cookies_fail_init_with_auth_error(emulator: Emulator, how: str) -> None:
+def test_dead_cookies_sign_in_as_a_guest_with_status_1016(emulator: Emulator, how: str) -> None:
     account = emulator.account()
     if how == "control_expire":
         emulator.control.post(f"/_control/accounts/{account['name']}/expire").raise_for_status()
@@ -247,8 +248,16 @@ def test_dead_cookies_fail_init_with_auth_error(emulator: Emulator, how: str) ->
     else:
         account = {**account, "psid": account["psid"][:-6] + "zzzzzz"}
 
-    with pytest.raises(AuthError):
-        asyncio.run(emulator.client(account).init(auto_refresh=False))
+    async def work() -> tuple[AccountStatus, list[bool]]:
+        client = emulator.client(account)
+        await client.init(auto_refresh=False)  # init succeeds on the signed-out page's tokens (§13.2)
+        try:
+            return client.account_status, [m.is_available for m in client.list_models() or []]
+        finally:
+            await client.close()
+
+    status, available = asyncio.run(work())
+    assert status == AccountStatus.UNAUTHENTICATED and available == [True]  # a guest: Flash only
 
 
 def test_rotate_cookies_issues_a_new_psidts(emulator: Emulator) -> None:

@@ -87,7 +87,42 @@ def test_unknown_cookies_get_the_logged_out_page(emulator: Emulator) -> None:
     with google(emulator) as client:
         page = client.get(GEMINI + "/app")
     assert page.status_code == 200 and "Sign in" in page.text
-    assert "SNlM0e" not in page.text and "cfb2h" not in page.text
+    # today's signed-out page keeps the other tokens, only no SNlM0e: clients start as guests (§13.2)
+    assert "SNlM0e" not in page.text and '"cfb2h":"boq_assistant' in page.text
+
+
+def _answer_text(body: str) -> tuple[str, str]:
+    """(the last candidate text, the served display name at [42]) of a StreamGenerate body."""
+    inners = [json.loads(e[2]) for frame in split_frames(body) for e in frame if e[0] == "wrb.fr" and e[2]]
+    answers = [inner for inner in inners if len(inner) > 42 and inner[4]]
+    return answers[-1][4][0][1][0], answers[-1][42]
+
+
+@pytest.mark.parametrize(
+    ("header", "prompt", "served", "says"),
+    [
+        (None, "hello guest", "3.5 Flash-Lite", "Echo: hello guest"),
+        ('[1,null,null,null,"fbb127bbb056c959"]', "hello guest", "3.6 Flash", "Echo: hello guest"),
+        ('[1,null,null,null,"9d8ca3786ebdfbea"]', "hello guest", "3.5 Flash-Lite", "Echo: hello guest"),
+        (None, "generate an image of a cat", "3.5 Flash-Lite", "Are you signed in?"),
+    ],
+)
+def test_a_guest_turn_with_an_empty_at(
+    emulator: Emulator, header: str | None, prompt: str, served: str, says: str
+) -> None:
+    headers = {**FORM, **({"x-goog-ext-525001261-jspb": header} if header else {})}
+    with google(emulator) as client:
+        response = client.post(GENERATE, headers=headers, data={"at": "", **stream_request(prompt)})
+        refused = client.post(GENERATE, headers=FORM, data={"at": "forged", **stream_request(prompt)})
+    assert response.status_code == 200 and refused.status_code == 401
+    text, model = _answer_text(response.text)
+    assert text.startswith(says) and model == served
+
+
+def test_a_signed_in_turn_without_at_is_a_400(emulator: Emulator) -> None:
+    with google(emulator, emulator.account()) as client:
+        response = client.post(GENERATE, headers=FORM, data={"at": "", **stream_request("hi")})
+    assert response.status_code == 400
 
 
 def test_stream_frames_count_utf16_units_and_end_with_bookkeeping(emulator: Emulator) -> None:

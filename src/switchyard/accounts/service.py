@@ -301,6 +301,8 @@ class CheckResult:
     quotas: list[FamilyQuota] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     """Where the account's model catalogue disagrees with the shipped metadata (Antigravity)."""
+    picker: list[dict[str, Any]] = field(default_factory=list)
+    """Gemini web: the account's own model picker (otAQ7b)."""
 
     @property
     def failed(self) -> bool:
@@ -339,7 +341,7 @@ async def _check_web(store: Store, web: GeminiWebProvider | None, account: Accou
         return CheckResult(account.name, account.provider, "skipped", GEMINI_WEB_NOT_CHECKED)
     upstream = await repository.upstream_account(store, account.name)
     try:
-        models = await web.check(upstream)
+        picker = await web.check(upstream)
     except AccountDead as exc:
         return await _mark_dead(store, account, exc)
     except UpstreamError as exc:
@@ -347,8 +349,15 @@ async def _check_web(store: Store, web: GeminiWebProvider | None, account: Accou
         return CheckResult(account.name, account.provider, "error", exc.message)
     if account.status == "dead":
         await repository.update_account(store, account.name, status="active", status_reason=None)
-    detail = "signed in; models: " + (", ".join(models) or "none listed")
-    return CheckResult(account.name, account.provider, "ok", detail)
+    await repository.set_meta(store, account.name, repository.WEB_PICKER_META, picker)
+    detail = "signed in; picker: " + (", ".join(describe_picker_entry(e) for e in picker) or "none listed")
+    return CheckResult(account.name, account.provider, "ok", detail, picker=picker)
+
+
+def describe_picker_entry(entry: dict[str, Any]) -> str:
+    """`3.6 Flash (gemini-flash)`, and why it cannot be used when it cannot."""
+    text = f"{entry.get('display_name')} ({entry.get('name')})"
+    return text if entry.get("available", True) else text + " unavailable"
 
 
 async def check_accounts(

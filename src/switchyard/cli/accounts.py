@@ -177,6 +177,11 @@ def _models_cell(account: AccountPublic, now: float) -> str:
     return "\n".join(lines) or "-"
 
 
+def _picker_cell(account: AccountPublic) -> str:
+    """A Gemini web account's own model picker, as last read (sign-in, a request, or `check`)."""
+    return "\n".join(service.describe_picker_entry(entry) for entry in account.web_picker) or "-"
+
+
 def _list_json(account: AccountPublic) -> dict[str, Any]:
     return {
         **account.to_json(),
@@ -199,7 +204,14 @@ def list_accounts(as_json: bool = JsonOption, config: str | None = ConfigOption)
         return
     now = time.time()
     table = Table(
-        "provider", "name", "state", "secret", "project", "proxy / own UA", "last used", "model families"
+        "provider",
+        "name",
+        "state",
+        "secret",
+        "project / web picker",
+        "proxy / own UA",
+        "last used",
+        "model families",
     )
     for account in accounts:
         table.add_row(
@@ -207,7 +219,7 @@ def list_accounts(as_json: bool = JsonOption, config: str | None = ConfigOption)
             account.name + (f"\n{account.email}" if account.email else ""),
             _state_cell(account),
             account.secret_fingerprint,
-            account.project_id or "-",
+            account.project_id or _picker_cell(account),
             (account.proxy or "-") + (f"\nUA {account.user_agent}" if account.user_agent else ""),
             when(account.last_used_at),
             _models_cell(account, now),

@@ -9,10 +9,16 @@ The app routes by `Host`, because `gemini_webapi` reaches it through the HTTPS p
     content-push.googleapis.com  POST /upload (multipart, and the resumable start/upload protocol)
     lh3.googleusercontent.com    GET /gg-dl/<token>=s1024-rj ..., /rd-gg-dl/<token> (generated images)
     work.fife.usercontent.google.com  GET /rd-gg-dl/<token> (full-size download hop)
-    any other host               the control API: /_control/faults|requests|reset|accounts
+    any other host               the control API: /_control/faults|requests|reset|accounts|script
 
 Faults (POST /_control/faults, matched on account name and model id/name) apply to StreamGenerate,
 except `cookies_expired`, which kills the account's session at its next request of any kind.
+`empty_answer` is error 1155: an HTTP 200 with no content frame, a transient refusal (§13.2).
+
+Today's service (§13): the model is chosen by the header's hex only; extended thinking only by the
+header's index 15 (`inner[80]` alone selects nothing); a prompt beyond `prompt_cap_bytes` UTF-8
+bytes is cut silently from its end; gated models are served by Flash-Lite; most answers refresh
+the `*SIDCC` cookies. `POST /_control/script` queues the text of the next matching answers.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from starlette.routing import Host, Route, Router
 from switchyard.emulators import gemini_web_accounts as acct
 from switchyard.emulators import gemini_web_frames as wire
 from switchyard.emulators.base import EmulatorState, Fault, apply_delay, control_routes
-from switchyard.emulators.gemini_web_chat import ChatStore, plan_turn, stream_frames, turn_frames
+from switchyard.emulators.cloudcode_scripts import Scripts
+from switchyard.emulators.gemini_web_chat import ChatStore, plan_turn, stream_frames, turn_frames, wants_image
 from switchyard.emulators.gemini_web_images import FIFE_WORK_HOST, LH3_HOST
 from switchyard.emulators.gemini_web_pages import app_page, logged_out_page
 from switchyard.emulators.gemini_web_rpc import ANSWERED, REJECTED, RpcHandler, batch_response, user_status
+from switchyard.emulators.gemini_web_tools import wants_video
 from switchyard.emulators.gemini_web_uploads import image_routes, upload_routes
 
 GEMINI_HOST = "gemini.google.com"
@@ -48,6 +56,7 @@ ERROR_FAULT_CODES = {
     "model_invalid": 1052,
     "multi_turn_throttled": 1097,
 }
+CODE_EMPTY_ANSWER = 1155  # an HTTP 200 with no content frame (§13.2)
 HTTP_FAULT_STATUS = {
     "rate_limited": 429,
     "server_error": 500,
@@ -56,7 +65,7 @@ HTTP_FAULT_STATUS = {
     "forbidden": 403,
 }
 KNOWN_FAULTS = frozenset(
-    {*ERROR_FAULT_CODES, *HTTP_FAULT_STATUS, "error_code", "rejected", "silent_abort"}
+    {*ERROR_FAULT_CODES, *HTTP_FAULT_STATUS, "error_code", "rejected", "silent_abort", "empty_answer"}
     | {"drop_after_events", "delay_ms", "cookies_expired"}
 )
 CODE_MODEL_INCONSISTENT = 1050
@@ -64,6 +73,10 @@ DEFAULT_ERROR_CODE = 1013
 CODE_MODEL_HEADER_INVALID = 1052
 FRAME_DELAY_S = 0.02
 XSSI_CONTENT_TYPE = "application/json; charset=utf-8"
+PROMPT_CAP_BYTES = 130_000
+"""About what one request carries; the excess is cut from the end, where the newest message is."""
+SIDCC_COOKIES = ("SIDCC", "__Secure-1PSIDCC", "__Secure-3PSIDCC")
+GUEST_TOOL_REFUSAL = "Are you signed in? Sign in to create images, videos and music with Gemini."
 
 
 @dataclass
@@ -75,6 +88,8 @@ class GeminiWebState(EmulatorState):
     frame_delay_s: float = FRAME_DELAY_S
     pending_uploads: dict[str, str] = field(default_factory=dict)  # resumable upload id -> file name
     request_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    scripts: Scripts = field(default_factory=Scripts)
+    prompt_cap_bytes: int = PROMPT_CAP_BYTES
 
     def next_request_number(self) -> int:
         return next(self.request_counter)
@@ -92,6 +107,13 @@ class GeminiWebState(EmulatorState):
         ):
             named.expired = True
         return named, self.registry.by_cookies(request.cookies)
+
+    def scripted_reply(self, account: str, names: tuple[str, ...]) -> dict[str, Any] | None:
+        for name in names:
+            reply = self.scripts.take(account, name)
+            if reply is not None:
+                return reply
+        return self.scripts.take(account, "")
 
     def generation_fault(self, account: str, names: tuple[str, ...]) -> Fault | None:
         kinds = KNOWN_FAULTS - {"cookies_expired"}
@@ -195,21 +217,31 @@ async def stream_generate(request: Request) -> Response:
     except (ValueError, TypeError):
         model_id, capacity, header_thinking = "<unparseable>", None, False
     body = {"at": form.get("at"), "f.req": _parse_json(freq_text), "inner": inner}
-    extra = {
+    extra: dict[str, Any] = {
         "model": model_id,
         "cid": parsed.cid if parsed else None,
         "prompt": parsed.prompt if parsed else None,
+        "extended_thinking": header_thinking,
     }
+    if parsed is not None:
+        extra["prompt_bytes"] = len(parsed.prompt.encode())
+        parsed.prompt = _cut(parsed.prompt, state.prompt_cap_bytes)
+        extra["cut"] = extra["prompt_bytes"] > state.prompt_cap_bytes
     state.record(request, account=named.name if named else None, body=body, extra=extra)
-    if account is None:
+    guest = account is None and form.get("at") == "" and parsed is not None
+    if account is None and not guest:
         return PlainTextResponse("Unauthorized", status_code=401)
-    if form.get("at") != account.access_token or parsed is None:
-        return PlainTextResponse("Bad Request", status_code=400)
+    if guest:
+        # No signed-in session and `at=""`: a guest turn (§13.2), Flash only, anything else Flash-Lite.
+        account = state.registry.guest
+    assert account is not None
+    if parsed is None or (not guest and form.get("at") != account.access_token):
+        return PlainTextResponse("Bad Request", status_code=400)  # a signed-in request needs `at`
     if not _uuid_matches(request.headers.get(wire.REQUEST_UUID_HEADER), parsed.request_uuid):
         return PlainTextResponse("Bad Request", status_code=400)
     request_number = state.next_request_number()
-    model = account.model(model_id)
-    if model is None or (capacity is not None and capacity != account.capacity):
+    model = acct.guest_model(model_id) if guest else account.model(model_id)
+    if model is None or (not guest and capacity is not None and capacity != account.capacity):
         return _error_stream(CODE_MODEL_HEADER_INVALID, request_number)
     conversation = None
     if parsed.cid:
@@ -225,13 +257,34 @@ async def stream_generate(request: Request) -> Response:
     drop_after = None
     if fault is not None and fault.fault == "drop_after_events":
         drop_after = int(fault.params.get("events", fault.params.get("after", 1)))
+    served = account.served(model)
+    scripted = state.scripted_reply(account.name, model.names)
+    if guest:
+        header_thinking = False  # extended thinking needs a signed-in session (§13.1)
+        if wants_image(parsed.prompt, []) or wants_video(parsed.prompt):
+            scripted = {"text": GUEST_TOOL_REFUSAL}
+    # Extended thinking is the header's index 15; `inner[80]` alone selects nothing (§13.1).
     plan = plan_turn(
-        state.chats, account, model, parsed, conversation, parsed.extended_thinking or header_thinking
+        state.chats, account, model, parsed, conversation, header_thinking, served=served, scripted=scripted
     )
     frames = turn_frames(plan)
-    return StreamingResponse(
+    response = StreamingResponse(
         stream_frames(frames, request_number, state.frame_delay_s, drop_after), media_type=XSSI_CONTENT_TYPE
     )
+    _refresh_sidcc(response)
+    return response
+
+
+def _cut(prompt: str, cap: int) -> str:
+    """What the web app keeps of a prompt: its first `cap` UTF-8 bytes (§13.2)."""
+    data = prompt.encode()
+    return prompt if len(data) <= cap else data[:cap].decode(errors="ignore")
+
+
+def _refresh_sidcc(response: Response) -> None:
+    """Nearly every answer re-sets the `*SIDCC` cookies (§13.2)."""
+    for name in SIDCC_COOKIES:
+        response.set_cookie(name, acct.new_psidts()[6:60], domain=".google.com", secure=True, httponly=True)
 
 
 def _fault_response(fault: Fault, request_number: int) -> Response | None:
@@ -243,6 +296,8 @@ def _fault_response(fault: Fault, request_number: int) -> Response | None:
         return _error_stream(code, request_number)
     if fault.fault == "silent_abort":
         return _error_stream(None, request_number)
+    if fault.fault == "empty_answer":
+        return _error_stream(CODE_EMPTY_ANSWER, request_number)
     if fault.fault == "rejected":
         rejection = wire.frame([wire.rejected_envelope()])
         return _xssi(wire.XSSI_PREFIX + rejection + "".join(wire.bookkeeping_frames(0, request_number)))
@@ -312,6 +367,42 @@ async def list_accounts(request: Request) -> Response:
     return JSONResponse([a.public() for a in _state(request).registry.accounts.values()])
 
 
+async def set_account_picker(request: Request) -> Response:
+    """`{"offer": [...], "gated": [...]}`: change what the account's picker lists and gates."""
+    account = _state(request).registry.accounts.get(request.path_params["name"])
+    if account is None:
+        return JSONResponse({"error": "unknown account"}, status_code=404)
+    try:
+        spec = await request.json()
+        if not isinstance(spec, dict):
+            raise ValueError("the body must be a JSON object")
+        acct.set_picker(account, spec)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(account.public())
+
+
+async def post_script(request: Request) -> Response:
+    """Queue scripted answer texts (api-contract.md "Emulator control API"); web replies are text only:
+    a tool call is whatever text the model writes, e.g. a gateway's tool-call block."""
+    state = _state(request)
+    try:
+        spec = await request.json()
+        if not isinstance(spec, dict):
+            raise ValueError("the body must be a JSON object")
+        replies = spec.get("replies")
+        if isinstance(replies, list) and any(not isinstance(r, dict) or "text" not in r for r in replies):
+            raise ValueError('Gemini web replies are {"text": "..."}: the web app answers text only')
+        state.scripts.add(spec)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse({"queued": state.scripts.public()})
+
+
+async def list_scripts(request: Request) -> Response:
+    return JSONResponse(_state(request).scripts.public())
+
+
 async def expire_account(request: Request) -> Response:
     account = _state(request).registry.accounts.get(request.path_params["name"])
     if account is None:
@@ -337,6 +428,7 @@ def create_app(
     frame_delay_s: float = FRAME_DELAY_S,
     research_delay_s: float = 2.0,
     video_delay_s: float = 4.0,
+    prompt_cap_bytes: int = PROMPT_CAP_BYTES,
 ) -> Starlette:
     """The emulator app; `accounts` are registered at once (the same specs as POST /_control/accounts).
 
@@ -347,6 +439,7 @@ def create_app(
     state = GeminiWebState(name="gemini-web", known_faults=KNOWN_FAULTS, frame_delay_s=frame_delay_s)
     state.chats.research_delay_s = research_delay_s
     state.chats.video_delay_s = video_delay_s
+    state.prompt_cap_bytes = prompt_cap_bytes
     for spec in accounts or []:
         state.registry.register(spec)
     routes: list[Any] = [
@@ -357,10 +450,13 @@ def create_app(
         Host("push.clients6.google.com", app=Router(upload_routes())),
         Host(LH3_HOST, app=Router(image_routes(LH3_HOST))),
         Host(FIFE_WORK_HOST, app=Router(image_routes(FIFE_WORK_HOST))),
-        *control_routes(state),
+        *control_routes(state, on_reset=state.scripts.reset),
         Route("/_control/accounts", post_account, methods=["POST"]),
         Route("/_control/accounts", list_accounts, methods=["GET"]),
         Route("/_control/accounts/{name}/expire", expire_account, methods=["POST"]),
+        Route("/_control/accounts/{name}/picker", set_account_picker, methods=["POST"]),
+        Route("/_control/script", post_script, methods=["POST"]),
+        Route("/_control/script", list_scripts, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.emulator = state

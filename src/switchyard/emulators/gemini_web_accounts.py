@@ -1,4 +1,9 @@
-"""Emulated Gemini web accounts: cookies, page tokens, tiers and their model lists (§1, §3).
+"""Emulated Gemini web accounts: cookies, page tokens, tiers and their model pickers (§1, §13.1).
+
+Each account lists the late-2026 picker (Flash-Lite, Flash, Pro; no "Flash Thinking": thinking is
+the separate extended-thinking toggle) and the mode list at `otAQ7b[24][1]`. An account may offer
+fewer models (`offer`) or list some that are gated: a gated model is silently served by Flash-Lite,
+as Google does, and only the echoed `[39]`/`[42]`/`[58]` of the answer tell (§13.1, §13.2).
 
 An account is identified by its `__Secure-1PSID` cookie. `__Secure-1PSIDTS` is checked against
 every value the account was issued (the registered one plus each RotateCookies answer), because
@@ -25,13 +30,20 @@ LANGUAGE = "en"
 # otAQ7b body (§1.3)
 STATUS_OK = 1000
 STATUS_UNAUTHENTICATED = 1016
-USER_STATUS_LENGTH = 18
+USER_STATUS_LENGTH = 25
+USER_STATUS_MODES = 24  # [24][1]: the mode picker (§13.1)
 USER_STATUS_CODE, USER_STATUS_MODELS, USER_STATUS_TIER_FLAGS, USER_STATUS_CAPABILITIES = 14, 15, 16, 17
 TIER_FLAG_ADVANCED = 8  # tier flag 8 -> capacity 2 ("advanced"/Pro)
 CAPACITY_FREE, CAPACITY_ADVANCED = 1, 2
-# model entry in otAQ7b[15]: [id, category, description, ..., [11] display name, ..., [17] model number]
+# model entry in otAQ7b[15] (§13.1): [0] id, [1] category, [11] display name, [12] description, [17] number
 MODEL_ENTRY_LENGTH = 18
-MODEL_ID, MODEL_CATEGORY, MODEL_DESCRIPTION, MODEL_DISPLAY, MODEL_NUMBER = 0, 1, 2, 11, 17
+MODEL_ID, MODEL_CATEGORY, MODEL_DISPLAY, MODEL_DESCRIPTION, MODEL_NUMBER = 0, 1, 11, 12, 17
+# mode numbers of the web bundle (§13.1): 1 FAST, 2 THINKING, 3 PRO, 4 AUTO, 5 FAST_DYNAMIC_THINKING, 6 FLASH_LITE
+MODE_FAST, MODE_PRO, MODE_THINKING, MODE_FLASH_LITE = 1, 3, 5, 6
+MODES = ((MODE_FAST, "Fast", "Answers quickly"), (MODE_THINKING, "Thinking", "Solves complex problems"))
+MODES_PRO = ((MODE_PRO, "Pro", "Advanced maths and code"),)
+CATEGORY_FLASH_LITE, CATEGORY_FLASH, CATEGORY_PRO = "Flash-Lite", "Flash", "Pro"
+CATEGORIES = (CATEGORY_FLASH_LITE, CATEGORY_FLASH, CATEGORY_PRO)
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,8 @@ class WebModel:
     description: str
     number: int
     thinking: bool = False
+    served_id: str = ""
+    """The hex the answer echoes at `[39]` (3.1 Pro answers as `e6fa…` whatever was sent)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -66,17 +80,23 @@ class WebModel:
         entry[MODEL_NUMBER] = self.number
         return entry
 
+    @property
+    def echoed_id(self) -> str:
+        return self.served_id or self.model_id
 
-# Model ids from §3 (2026-03 master). The first model is the account's default ("Fast").
+
+# The late-2026 pickers (§13.1 "Served models"). The first model is the account's default.
 FREE_MODELS = (
-    WebModel("fbb127bbb056c959", "Flash", "3 Flash", "Fast answers", 1),
-    WebModel("5bf011840784117a", "Flash Thinking", "3 Flash Thinking", "Solves complex problems", 1, True),
-    WebModel("9d8ca3786ebdfbea", "Pro", "3 Pro", "Advanced maths and code", 3, True),
+    WebModel("fbb127bbb056c959", CATEGORY_FLASH, "3.6 Flash", "Fast answers", 1),
+    WebModel("cf41b0e0dd7d53e5", CATEGORY_FLASH_LITE, "3.5 Flash-Lite", "Lightweight answers", 6),
+    WebModel(
+        "9d8ca3786ebdfbea", CATEGORY_PRO, "3.1 Pro", "Advanced maths and code", 3, True, "e6fa609c3fa255c0"
+    ),
 )
 PRO_MODELS = (
-    WebModel("56fdd199312815e2", "Flash", "3 Flash", "Fast answers", 1),
-    WebModel("e051ce1aa80aa576", "Flash Thinking", "3 Flash Thinking", "Solves complex problems", 1, True),
-    WebModel("e6fa609c3fa255c0", "Pro", "3 Pro", "Advanced maths and code", 3, True),
+    WebModel("56fdd199312815e2", CATEGORY_FLASH, "3.7 Flash", "Fast answers", 1),
+    WebModel("8c46e95b1a07cecc", CATEGORY_FLASH_LITE, "3.5 Flash-Lite", "Lightweight answers", 6),
+    WebModel("e6fa609c3fa255c0", CATEGORY_PRO, "3.1 Pro", "Advanced maths and code", 3, True),
 )
 
 
@@ -103,6 +123,10 @@ class WebAccount:
     access_token: str = ""
     session_id: str = ""
     last_rotation: float = 0.0
+    offer: tuple[str, ...] = CATEGORIES
+    """The categories the picker lists (an account without a rolled-out model lacks it)."""
+    gated: frozenset[str] = frozenset()
+    """Listed categories that are silently served by Flash-Lite (§13.2 "gated hexes")."""
 
     def __post_init__(self) -> None:
         if self.psidts:
@@ -111,8 +135,25 @@ class WebAccount:
         self.session_id = str(-secrets.randbelow(2**63))
 
     @property
-    def models(self) -> tuple[WebModel, ...]:
+    def all_models(self) -> tuple[WebModel, ...]:
         return PRO_MODELS if self.tier == TIER_PRO else FREE_MODELS
+
+    @property
+    def models(self) -> tuple[WebModel, ...]:
+        """The picker: the tier's models this account is offered."""
+        return tuple(m for m in self.all_models if m.category in self.offer)
+
+    @property
+    def modes(self) -> list[list[Any]]:
+        """The mode list at `otAQ7b[24][1]`: Thinking is a mode (5), not a model (§13.1)."""
+        modes = MODES + (MODES_PRO if CATEGORY_PRO in self.offer else ())
+        return [[number, label, description] for number, label, description in modes]
+
+    def served(self, model: WebModel) -> WebModel:
+        """What answers a request for `model`: itself, or Flash-Lite when the model is gated."""
+        if model.category not in self.gated:
+            return model
+        return next(m for m in self.all_models if m.category == CATEGORY_FLASH_LITE)
 
     @property
     def capacity(self) -> int:
@@ -155,6 +196,8 @@ class WebAccount:
             "psidts": show(self.psidts),
             "tier": self.tier,
             "expired": self.expired,
+            "gated": sorted(self.gated),
+            "modes": self.modes,
             "models": [
                 {
                     "id": m.model_id,
@@ -166,9 +209,22 @@ class WebAccount:
         }
 
 
+GUEST_NAME = "guest"
+
+
+def guest_model(model_id: str | None) -> WebModel:
+    """What answers a guest (no signed-in session, `at=""`): the free Flash when asked for, else
+    Flash-Lite, also without a header and for gated or foreign hexes (§13.1, §13.2)."""
+    flash, lite = FREE_MODELS[0], FREE_MODELS[1]
+    return flash if model_id == flash.model_id else lite
+
+
 @dataclass
 class AccountRegistry:
     accounts: dict[str, WebAccount] = field(default_factory=dict)
+    guest: WebAccount = field(
+        default_factory=lambda: WebAccount(name=GUEST_NAME, psid="", psidts="", offer=(CATEGORY_FLASH,))
+    )
 
     def register(self, spec: dict[str, Any]) -> WebAccount:
         name = spec.get("name")
@@ -186,6 +242,7 @@ class AccountRegistry:
         if any(a.psid == psid and a.name != name for a in self.accounts.values()):
             raise ValueError("another account already uses this __Secure-1PSID")
         account = WebAccount(name=name, psid=psid, psidts=psidts, tier=tier)
+        set_picker(account, spec)
         self.accounts[name] = account
         return account
 
@@ -202,3 +259,16 @@ class AccountRegistry:
         if not psid:
             return None
         return next((a for a in self.accounts.values() if a.psid == psid), None)
+
+
+def set_picker(account: WebAccount, spec: dict[str, Any]) -> None:
+    """Apply `offer` (the categories listed) and `gated` (listed, served by Flash-Lite) from a spec."""
+    offer = spec.get("offer", list(account.offer))
+    gated = spec.get("gated", sorted(account.gated))
+    for value in (offer, gated):
+        if not isinstance(value, list) or any(c not in CATEGORIES for c in value):
+            raise ValueError(f"`offer` and `gated` must be lists of {', '.join(CATEGORIES)}")
+    if not offer:
+        raise ValueError("an account's picker lists at least one model")
+    account.offer = tuple(c for c in CATEGORIES if c in offer)
+    account.gated = frozenset(gated)

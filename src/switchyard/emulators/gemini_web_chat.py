@@ -33,6 +33,7 @@ IMAGE_COUNT_RE = re.compile(
 )
 COUNT_WORDS = {"2": 2, "3": 3, "4": 4, "two": 2, "three": 3, "four": 4}
 SNIPPET_CHARS = 80
+IMAGE_SNIPPET_CHARS = 400
 TEXT_FRAMES = 4
 THOUGHT_FRAMES = 2
 
@@ -160,6 +161,11 @@ def image_count(prompt: str) -> int:
     return COUNT_WORDS[match.group(1).lower()] if match else 1
 
 
+def _tail(prompt: str) -> str:
+    flat = " ".join(prompt.split())
+    return flat if len(flat) <= SNIPPET_CHARS else "…" + flat[-(SNIPPET_CHARS - 1) :]
+
+
 def compose_answer(
     prompt: str,
     model: WebModel,
@@ -168,7 +174,7 @@ def compose_answer(
     missing: list[str],
     gem: str | None,
 ) -> str:
-    lines = [f"Echo: {_snippet(prompt)}", ""]
+    lines = [f"Echo: {_snippet(prompt)}", f"Ends with: {_tail(prompt)}", ""]
     lines.append(f"This is {model.display_name} on the Switchyard Gemini web emulator (turn {turn_number}).")
     if gem:
         lines.append(f"Gem {gem} is active.")
@@ -225,7 +231,12 @@ def plan_turn(
     parsed: wire.ParsedTurn,
     conversation: Conversation | None,
     thinking_requested: bool,
+    served: WebModel | None = None,
+    scripted: dict[str, Any] | None = None,
 ) -> PlannedTurn:
+    """Decide the turn. `model` is what the header asked for (the conversation keeps it), `served`
+    what answers (Flash-Lite for a gated model), `scripted` a `/_control/script` reply."""
+    served = served or model
     files = [store.uploads[ref] for ref, _ in parsed.files if ref in store.uploads]
     missing = [name or ref for ref, name in parsed.files if ref not in store.uploads]
     new_conversation = conversation is None
@@ -242,7 +253,9 @@ def plan_turn(
     turn_number = len(conversation.turns) + 1
     now = time.time()
     turn = Turn(rid, rcid, parsed.prompt, "", "", [], (int(now), int((now % 1) * 1e9)))
-    if parsed.deep_research:
+    if scripted is not None:
+        turn.text = scripted["text"]
+    elif parsed.deep_research:
         _research_turn(store, conversation, turn)
     elif tools.wants_video(parsed.prompt):
         if account.tier == TIER_PRO:
@@ -259,16 +272,17 @@ def plan_turn(
         ]
         turn.sparse_images = bool(files)
         placeholders = "\n".join(wire.IMAGE_PLACEHOLDER.format(index=i) for i in range(len(turn.images)))
-        turn.text = f"Here is the image you asked for: {_snippet(parsed.prompt)} (turn {turn_number})\n\n{placeholders}"
+        said = " ".join(parsed.prompt.split())[:IMAGE_SNIPPET_CHARS]
+        turn.text = f"Here is the image you asked for: {said} (turn {turn_number})\n\n{placeholders}"
     else:
         gem = store.gems.get(parsed.gem) if parsed.gem else None
         gem_name = gem.name if gem and gem.account in (None, account.name) else parsed.gem
-        turn.text = compose_answer(parsed.prompt, model, turn_number, files, missing, gem_name)
-    show_thoughts = model.thinking or thinking_requested
+        turn.text = compose_answer(parsed.prompt, served, turn_number, files, missing, gem_name)
+    show_thoughts = served.thinking or thinking_requested
     turn.thoughts = compose_thoughts(parsed.prompt) if show_thoughts else ""
     # Google finishes a turn server-side even if the connection drops, so history has it at once.
     conversation.turns.append(turn)
-    return PlannedTurn(conversation, turn, model, new_conversation, show_thoughts)
+    return PlannedTurn(conversation, turn, served, new_conversation, show_thoughts)
 
 
 def _research_turn(store: ChatStore, conversation: Conversation, turn: Turn) -> None:
@@ -291,7 +305,15 @@ def turn_frames(plan: PlannedTurn) -> list[str]:
     if plan.show_thoughts:
         for thoughts in _chunks(turn.thoughts, THOUGHT_FRAMES):
             cand = wire.candidate(rcid, "", complete=False, thoughts=thoughts)
-            frames.append(wire.frame([wire.data_envelope(wire.response_inner(cid, rid, cand))]))
+            inner = wire.response_inner(
+                cid,
+                rid,
+                cand,
+                model_id=plan.model.echoed_id,
+                model_name=plan.model.display_name,
+                model_number=plan.model.number,
+            )
+            frames.append(wire.frame([wire.data_envelope(inner)]))
     prefixes = _chunks(turn.text, TEXT_FRAMES)
     for index, text in enumerate(prefixes):
         last = index == len(prefixes) - 1
@@ -302,8 +324,9 @@ def turn_frames(plan: PlannedTurn) -> list[str]:
             cand,
             context=context_token(cid, len(conv.turns)) if last and not conv.temporary else None,
             timestamp=turn.timestamp if last else None,
-            model_id=plan.model.model_id,
+            model_id=plan.model.echoed_id,
             model_name=plan.model.display_name,
+            model_number=plan.model.number,
         )
         frames.append(wire.frame([wire.data_envelope(inner)]))
     if plan.new_conversation and not conv.temporary:

@@ -56,7 +56,8 @@ RESP_CONTEXT = 25  # present = the turn is saved in history
 RESP_TIMESTAMP = 27  # [[[null, null, null, [seconds, nanos]]]] -> path [27][0][0][3]
 RESP_MODEL_ID = 39
 RESP_MODEL_NAME = 42
-RESP_LENGTH = 43
+RESP_MODEL_CATEGORY = 58  # the served mode/category number (§13.1)
+RESP_LENGTH = 59
 SPARSE_TITLE_KEY = "11"  # title frame: {"11": [title], "44": true}
 SPARSE_REPLY_KEY = "18"
 SPARSE_FINAL_KEY = "44"
@@ -301,6 +302,7 @@ def response_inner(
     timestamp: tuple[int, int] | None = None,
     model_id: str | None = None,
     model_name: str | None = None,
+    model_number: int | None = None,
 ) -> list[Any]:
     inner: list[Any] = [None] * RESP_LENGTH
     inner[RESP_CONVERSATION] = [cid, rid]
@@ -311,6 +313,7 @@ def response_inner(
         inner[RESP_TIMESTAMP] = [[[None, None, None, list(timestamp)]]]
     inner[RESP_MODEL_ID] = model_id
     inner[RESP_MODEL_NAME] = model_name
+    inner[RESP_MODEL_CATEGORY] = model_number
     return inner
 
 

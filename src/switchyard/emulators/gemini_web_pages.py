@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 from switchyard.emulators import gemini_web_accounts as acct
 
@@ -14,7 +15,7 @@ PAGE_TOKENS_TEMPLATE = """<!doctype html>
 
 LOGGED_OUT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Gemini - chat to supercharge your ideas</title>
-<script nonce="emulator">window.WIZ_global_data = {"Qzxixc":"S","oPEP7c":""};</script>
+<script nonce="emulator">window.WIZ_global_data = {wiz};</script>
 </head><body><a href="https://accounts.google.com/ServiceLogin?continue=https://gemini.google.com/app">Sign in</a>
 </body></html>
 """
@@ -34,4 +35,14 @@ def app_page(account: acct.WebAccount) -> str:
 
 
 def logged_out_page() -> str:
-    return LOGGED_OUT_PAGE
+    """Today's signed-out page still carries the build, session, language and push tokens, only no
+    `SNlM0e` (§13.2): clients initialise as a guest, and only otAQ7b's status (1016) tells."""
+    wiz = {
+        "cfb2h": acct.BUILD_LABEL,
+        "FdrFJe": str(-secrets.randbelow(2**63)),
+        "TuX5cc": acct.LANGUAGE,
+        "qKIAYe": acct.PUSH_ID,
+        "Qzxixc": "S",
+        "oPEP7c": "",
+    }
+    return LOGGED_OUT_PAGE.replace("{wiz}", json.dumps(wiz, separators=(",", ":")))

@@ -48,7 +48,7 @@ RpcResult = tuple[Any, str]  # (body, outcome)
 
 
 def user_status(account: acct.WebAccount | None) -> list[Any]:
-    """otAQ7b: [14] status, [15] models, [16] tier flags, [17] capabilities (§1.3)."""
+    """otAQ7b: [14] status, [15] models, [16] tier flags, [17] capabilities, [24][1] modes (§13.1)."""
     body: list[Any] = [None] * acct.USER_STATUS_LENGTH
     if account is None:
         body[acct.USER_STATUS_CODE] = acct.STATUS_UNAUTHENTICATED
@@ -60,6 +60,7 @@ def user_status(account: acct.WebAccount | None) -> list[Any]:
     body[acct.USER_STATUS_MODELS] = [m.rpc_entry() for m in account.models]
     body[acct.USER_STATUS_TIER_FLAGS] = account.tier_flags
     body[acct.USER_STATUS_CAPABILITIES] = []
+    body[acct.USER_STATUS_MODES] = [None, account.modes]
     return body
 
 

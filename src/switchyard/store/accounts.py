@@ -18,6 +18,9 @@ from switchyard.store.tables import Account, AccountModelState
 PROVIDERS = ("antigravity", "gemini_web")
 
 
+WEB_PICKER_META = "gemini_web_picker"
+
+
 class AccountNotFound(LookupError):
     pass
 
@@ -56,6 +59,8 @@ class AccountPublic:
     last_used_at: float | None
     last_error: str | None
     models: list[ModelStatePublic] = field(default_factory=list)
+    web_picker: list[dict[str, Any]] = field(default_factory=list)
+    """Gemini web: the account's own model picker as last read (`meta["gemini_web_picker"]`)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +121,7 @@ def _public(row: Account, states: list[AccountModelState] | None = None) -> Acco
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         last_error=row.last_error,
+        web_picker=list((row.meta or {}).get(WEB_PICKER_META) or []),
         models=[
             ModelStatePublic(
                 model=s.model,
@@ -256,6 +262,15 @@ async def update_account(store: Store, name: str, **changes: Any) -> AccountPubl
         row.updated_at = time.time()
         await session.commit()
         return _public(row)
+
+
+async def set_meta(store: Store, name: str, key: str, value: Any) -> None:
+    """Set one key of the account's `meta` (what was learned about it, not a secret)."""
+    async with store.sessions() as session:
+        row = await _row(session, name)
+        row.meta = {**(row.meta or {}), key: value}
+        row.updated_at = time.time()
+        await session.commit()
 
 
 async def delete_account(store: Store, name: str) -> None:

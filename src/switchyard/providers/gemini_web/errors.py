@@ -9,6 +9,8 @@ classification is by class, never by message text:
     ModelInvalidError (1050/1052)  → UpstreamTransient                   stale model id or history
     TimeoutError, APIError, other  → UpstreamTransient                   another account may work
 
+Expired cookies no longer fail init (the signed-out page still carries tokens, so the library starts
+a guest session): `client.py` reads otAQ7b's account status after init, 1016 → AccountDead.
 An `APIError` can also be a dead session seen mid-flight (StreamGenerate answers 401 once the
 cookies die); the client re-probes the session before classifying it (`client.py`).
 """

@@ -7,9 +7,11 @@ account and an IP block (1060) rests the account for every web model.
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchyard.pool.pool import AccountPool
 from switchyard.providers import UpstreamAccount
-from switchyard.providers.gemini_web.models import WEB_MODELS
+from switchyard.providers.gemini_web.models import families
 from switchyard.store import accounts as account_store
 from switchyard.store import web_conversations
 from switchyard.store.db import Store
@@ -32,6 +34,9 @@ class PoolHooks:
         await self.pool.disable(account, "dead", reason)
         await web_conversations.forget_account(self.store, account.name)
 
+    async def picker(self, account: UpstreamAccount, entries: list[dict[str, Any]]) -> None:
+        await account_store.set_meta(self.store, account.name, account_store.WEB_PICKER_META, entries)
+
     async def blocked(self, account: UpstreamAccount, seconds: float, reason: str) -> None:
-        for family in sorted(set(WEB_MODELS.values())):
+        for family in families():
             await self.pool.rest(account, family, seconds, reason)

@@ -70,6 +70,70 @@ class WebFile:
 class FlatPrompt:
     text: str
     files: list[WebFile] = field(default_factory=list)
+    trimmed: int = 0
+    """How many of the oldest messages were left out to stay under the request cap (`fit`)."""
+
+
+TRIM_NOTE = "[{count} earlier messages of this conversation were left out to fit the request size limit]"
+
+
+def fit(
+    messages: Sequence[Any],
+    *,
+    offer: ToolOffer | None,
+    media: Mapping[str, Media],
+    cap_bytes: int,
+    first_index: int = 0,
+) -> FlatPrompt:
+    """`flatten`, kept under `cap_bytes` UTF-8 bytes by leaving out the oldest history.
+
+    The web app keeps only about 130 KB of a request and cuts the rest from the end, which is where
+    the newest message sits (protocols/gemini-web.md §13.2), so an oversized prompt would silently
+    lose the very question asked. The oldest non-system messages go first (a note says how many),
+    then the system messages; the newest message is never cut: when it alone is over the cap the
+    request is refused with a 400 that says so."""
+    flat = flatten(messages, offer=offer, media=media, first_index=first_index)
+    if _size(flat) <= cap_bytes:
+        return flat
+    system = [
+        i
+        for i, m in enumerate(messages[:-1])
+        if isinstance(m, dict) and ROLE_NAMES.get(str(m.get("role"))) == "system"
+    ]
+    history = [i for i in range(len(messages) - 1) if i not in set(system)]
+    order = history + system  # what may be left out, first to last
+
+    def without(count: int) -> FlatPrompt:
+        dropped = set(order[:count])
+        kept = [m for i, m in enumerate(messages) if i not in dropped]
+        note = [{"role": "system", "content": TRIM_NOTE.format(count=count)}] if count else []
+        candidate = flatten(note + kept, offer=offer, media=media, first_index=first_index)
+        candidate.trimmed = count
+        return candidate
+
+    low, high = 1, len(order)
+    best: FlatPrompt | None = None
+    while low <= high:  # the size shrinks as more is left out: binary search for the fewest
+        middle = (low + high) // 2
+        candidate = without(middle)
+        if _size(candidate) <= cap_bytes:
+            best, high = candidate, middle - 1
+        else:
+            low = middle + 1
+    if best is None:
+        newest = len(flatten(messages[-1:], offer=offer, media=media).text.encode())
+        raise InvalidRequest(
+            f"The newest message is too large for Gemini web: with the tool instructions it is {newest} "
+            f"bytes, and one web turn carries at most {cap_bytes} (the web app cuts the rest from the end, "
+            "so it would lose your message). Send long text as a file attachment, or shorten it.",
+            param=f"messages[{first_index + len(messages) - 1}]",
+            code="context_length_exceeded",
+        )
+    return best
+
+
+def _size(flat: FlatPrompt) -> int:
+    return len(flat.text.encode())
 
 
 def flatten(

@@ -25,12 +25,8 @@ from switchyard.providers.gemini_web.media import Blob, download_video
 PAID_CAPACITY = 2
 
 
-def require_video_plan(client: GeminiClient, web_model: str) -> None:
-    """Refuse (for this account) before sending when its plan cannot make videos."""
-    try:
-        capacity = client.resolve_model(web_model).capacity
-    except ValueError:
-        capacity = 0
+def require_video_plan(capacity: int) -> None:
+    """Refuse (for this account) before sending when its plan (the picker's capacity) cannot make videos."""
     if capacity < PAID_CAPACITY:
         raise UpstreamTransient(
             "Video generation (Veo) needs a Google AI Pro or Ultra plan; this Gemini web account is on "

@@ -63,7 +63,12 @@ async def messages(
 
     if not body.get("stream"):
         events = await failover.run_unary(
-            runtime.pool, ctx, model.family, lambda account: _collect(start(account)), session=plan.session
+            runtime.pool,
+            ctx,
+            model.family,
+            lambda account: _collect(start(account)),
+            session=plan.session,
+            avoid=web.unfit_accounts(model),
         )
         deliver_media(events, runtime, base_url)
         message = state.build_message(events)
@@ -71,7 +76,13 @@ async def messages(
         return json_response(message, headers=headers)
     ctx.stream = True
     first, rest = await failover.open_stream(
-        runtime.pool, ctx, model.family, start, tokens=tokens_of, session=plan.session
+        runtime.pool,
+        ctx,
+        model.family,
+        start,
+        tokens=tokens_of,
+        session=plan.session,
+        avoid=web.unfit_accounts(model),
     )
 
     async def batches() -> AsyncIterator[list[Event]]:

@@ -6,7 +6,9 @@ many images a turn yields, so `n` runs one turn per image. It has no size parame
 (field-notes 12: a size that is silently ignored is the complaint users have), so the requested
 aspect ratio is hinted in the prompt and the result is then scaled and centre-cropped to exactly
 `size` (Pillow). The default is the 1K preview; `return_origin_image` downloads the original,
-larger image with Google's visible watermark. `revised_prompt` is the model's accompanying text.
+larger image with Google's visible watermark. `revised_prompt` is the model's accompanying text,
+without the gateway's own wording (the image-tool request and the size hint), which models echo,
+and without the web app's placeholder links.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import base64
 import io
 import math
+import re
 import time
 from typing import Any
 
@@ -24,16 +27,17 @@ from starlette.responses import Response
 from switchyard.errors import InvalidRequest, UpstreamBadRequest
 from switchyard.pool import failover
 from switchyard.providers import UpstreamAccount
-from switchyard.providers.gemini_web.client import WebTurn
+from switchyard.providers.gemini_web.client import IMAGE_PROMPT, WebTurn
 from switchyard.providers.gemini_web.models import WebModel
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.images.protocol import ImageRequest
 from switchyard.surfaces.responses import json_response
-from switchyard.surfaces.webchat.common import model_headers, provider
+from switchyard.surfaces.webchat.common import model_headers, provider, served_headers
 from switchyard.translate.b64 import decode_b64
 
 Event = dict[str, Any]
+PLACEHOLDER = re.compile(r"https?://googleusercontent\.com/\S+")
 
 
 def check_model(model: WebModel) -> None:
@@ -56,21 +60,36 @@ async def generate(
         return [event async for event in web.stream(account, turn)]
 
     answers = await asyncio.gather(
-        *(failover.run_unary(runtime.pool, ctx, model.family, one) for _ in range(request.n))
+        *(
+            failover.run_unary(runtime.pool, ctx, model.family, one, avoid=web.unfit_accounts(model))
+            for _ in range(request.n)
+        )
     )
     data = [_entry(runtime, request, answer, base_url) for answer in answers]
     ctx.set_usage(max(1, len(prompt) // 4), 0, 0)
-    return json_response({"created": int(time.time()), "data": data}, headers=model_headers(model))
+    headers = {**model_headers(model), **served_headers(event for answer in answers for event in answer)}
+    return json_response({"created": int(time.time()), "data": data}, headers=headers)
 
 
 def _prompt(request: ImageRequest) -> str:
+    return request.prompt + _size_hint(request)
+
+
+def _size_hint(request: ImageRequest) -> str:
     if request.size is None:
-        return request.prompt
+        return ""
     width, height = request.size
     divisor = math.gcd(width, height)
-    return (
-        f"{request.prompt}\n\n(Aspect ratio {width // divisor}:{height // divisor}, {width}x{height} pixels.)"
-    )
+    return f"\n\n(Aspect ratio {width // divisor}:{height // divisor}, {width}x{height} pixels.)"
+
+
+def _revised(text: str, request: ImageRequest) -> str:
+    """What the model said about the image: its text without our wrapper and the placeholders."""
+    for ours in (IMAGE_PROMPT, _size_hint(request)):
+        words = ours.split()
+        if words:
+            text = re.sub(r"\s*" + r"\s+".join(re.escape(w) for w in words), "", text)
+    return " ".join(PLACEHOLDER.sub("", text).split())
 
 
 def _entry(runtime: Runtime, request: ImageRequest, events: list[Event], base_url: str) -> dict[str, Any]:
@@ -86,7 +105,7 @@ def _entry(runtime: Runtime, request: ImageRequest, events: list[Event], base_ur
                 inline = part.get("inlineData")
                 if inline is not None and image is None and inline["mimeType"].startswith("image/"):
                     image = decode_b64(inline["data"])
-    revised = "".join(texts).strip()
+    revised = _revised("".join(texts), request)
     if image is None:
         raise UpstreamBadRequest(f"Gemini web answered without an image: {revised[:300] or '(no text)'}")
     mime = "image/png"

@@ -108,6 +108,7 @@ async def gemini_web(
         start=start,
         unary=unary,
         session=plan.session,
+        avoid=provider.unfit_accounts(model),
         headers=model_headers(model),
         prepare=lambda events: deliver_media(events, runtime, base_url),
     )

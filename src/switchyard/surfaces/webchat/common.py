@@ -51,6 +51,20 @@ def model_headers(model: WebModel) -> dict[str, str]:
     }
 
 
+def served_headers(events: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Which web model answered (`x-switchyard-web-model`, its display name), and a warning when
+    Google silently served a smaller one than the account's picker entry asked for (§13.2)."""
+    for event in events:
+        served = event.get("webServed")
+        if not isinstance(served, dict):
+            continue
+        headers = {"x-switchyard-web-model": str(served.get("served"))}
+        if served.get("downgraded"):
+            headers["x-switchyard-downgraded"] = f"asked {served.get('asked')}; served {served.get('served')}"
+        return headers
+    return {}
+
+
 def deliver_media(events: Iterable[dict[str, Any]], runtime: Runtime, base_url: str) -> None:
     """Replace generated media (`inlineData` parts) by gateway-served signed URLs, in place, when
     the operator chose URLs (`gemini_web_media_delivery`); data URLs otherwise."""

@@ -28,7 +28,7 @@ from switchyard.pool.stream import tokens_of
 from switchyard.providers import UpstreamAccount
 from switchyard.providers.gemini_web.client import WebTurn
 from switchyard.providers.gemini_web.models import WebModel
-from switchyard.providers.gemini_web.prompt import flatten
+from switchyard.providers.gemini_web.prompt import fit
 from switchyard.providers.gemini_web.tools import tool_offer
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -37,7 +37,7 @@ from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
 from switchyard.surfaces.sse import EventStream
 from switchyard.surfaces.webchat import conversations
-from switchyard.surfaces.webchat.common import deliver_media, model_headers, provider
+from switchyard.surfaces.webchat.common import deliver_media, model_headers, provider, served_headers
 from switchyard.translate import OpenAIChatStream
 from switchyard.translate.profile import ModelProfile
 
@@ -54,9 +54,23 @@ class _Plan:
     session: str | None = None  # keeps a conversation's turns on its account while it is healthy
 
     def turn_for(self, account: UpstreamAccount) -> WebTurn:
-        if self.continued is not None and account.name == self.account:
+        return self.turn_named(account.name)
+
+    def turn_named(self, account: str | None) -> WebTurn:
+        if self.continued is not None and account == self.account:
             return self.continued
         return self.fresh
+
+    def headers(self, account: str | None) -> dict[str, str]:
+        """Say when history was left out to keep the turn under the web app's request cap."""
+        trimmed = self.turn_named(account).trimmed
+        if not trimmed:
+            return {}
+        return {
+            "x-switchyard-history-trimmed": str(trimmed),
+            "warning": f"299 switchyard \"the {trimmed} oldest messages were left out to fit Gemini web's "
+            'request size limit"',
+        }
 
 
 async def chat(
@@ -75,7 +89,8 @@ async def plan_turn(runtime: Runtime, ctx: RequestContext, body: dict[str, Any],
     messages: list[Any] = body["messages"]
     offer = tool_offer(body)
     media = await fetch_all_media(runtime, body)
-    full = flatten(messages, offer=offer, media=media)
+    cap = runtime.settings.gemini_web_request_cap_bytes
+    full = fit(messages, offer=offer, media=media, cap_bytes=cap)
     if full.files and not model.accepts_files:
         raise InvalidRequest(
             f"'{model.public_id}' answers text only and does not accept image or file input; "
@@ -85,13 +100,19 @@ async def plan_turn(runtime: Runtime, ctx: RequestContext, body: dict[str, Any],
         )
     scope = conversations.scope_of(ctx.key.id if ctx.key else None, model.web_model)
     plan = _Plan(
-        WebTurn(full.text, model, full.files, offer=offer), session=conversations.session_of(scope, messages)
+        WebTurn(full.text, model, full.files, offer=offer, trimmed=full.trimmed),
+        session=conversations.session_of(scope, messages),
     )
     known = await conversations.find(runtime, scope, messages)
     if known is not None:
-        rest = flatten(messages[known.index + 1 :], offer=offer, media=media, first_index=known.index + 1)
-        plan.continued = WebTurn(rest.text, model, rest.files, known.metadata, offer)
+        # Conversation reuse first: only the new messages travel, so the cap rarely bites.
+        rest = fit(
+            messages[known.index + 1 :], offer=offer, media=media, cap_bytes=cap, first_index=known.index + 1
+        )
+        plan.continued = WebTurn(rest.text, model, rest.files, known.metadata, offer, trimmed=rest.trimmed)
         plan.account = known.account
+    if full.trimmed:
+        log.info("web turn trimmed: the %d oldest messages left out to fit %d bytes", full.trimmed, cap)
     return plan
 
 
@@ -111,6 +132,7 @@ class _Call:
         self.provider = provider(runtime)
         self.recorder = conversations.AnswerRecorder()
         self.headers = model_headers(model)
+        self.avoid = self.provider.unfit_accounts(model)
 
     def _start(self, account: UpstreamAccount) -> AsyncIterator[Event]:
         return self.provider.stream(account, self.plan.turn_for(account))
@@ -122,13 +144,15 @@ class _Call:
             self.model.family,
             lambda account: _collect(self._start(account)),
             session=self.plan.session,
+            avoid=self.avoid,
         )
         deliver_media(events, self.runtime, self.base_url)
         completion = self.state.build_completion(events)
         self.recorder.feed_all(events)
         self._record_usage()
         await self._remember()
-        return json_response(completion, headers=self.headers)
+        headers = {**self.headers, **self.plan.headers(self.ctx.account), **served_headers(events)}
+        return json_response(completion, headers=headers)
 
     async def stream(self) -> Response:
         self.ctx.stream = True
@@ -139,7 +163,9 @@ class _Call:
             self._start,
             tokens=tokens_of,
             session=self.plan.session,
+            avoid=self.avoid,
         )
+        headers = {**self.headers, **self.plan.headers(self.ctx.account), **served_headers([first])}
         try:
             head = self._frames(first)
         except BaseException:
@@ -149,7 +175,7 @@ class _Call:
             self._sse(head, rest),
             interval_s=self.runtime.settings.keepalive_interval_s,
             media_type="text/event-stream",
-            headers={**SSE_HEADERS, **self.headers},
+            headers={**SSE_HEADERS, **headers},
             cut_frame=b"data: " + error_body(STREAM_CUT, "openai") + b"\n\n",
         )
 
