@@ -184,7 +184,9 @@ def run(counts: list[int], warmup_s: float, duration_s: float, logs: Path) -> li
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="1 vs N gateway instances on one PostgreSQL + Redis.")
     parser.add_argument("--quick", action="store_true", help="3 s per measurement instead of 15 s")
-    parser.add_argument("--instances", default="1,3", help="instance counts to measure (default 1,3)")
+    parser.add_argument(
+        "--instances", default="1,3,1,3", help="instance counts, measured in this order (default 1,3,1,3)"
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     counts = [int(part) for part in args.instances.split(",") if part.strip()]
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     raise_open_files_limit()
     when = dt.datetime.now(dt.UTC)
     began = time.monotonic()
+    load_at_start = list(os.getloadavg())
     logs = Path(tempfile.mkdtemp(prefix="switchyard-bench-cluster-"))
     try:
         rows = run(counts, warmup_s, duration_s, logs)
@@ -201,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": when.isoformat(timespec="seconds"),
         "scenario": "cluster: small non-streaming requests, concurrency 64, N instances on one PG + Redis",
         "command": "python -m bench.cluster " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": machine_info() | {"load_average_at_end": list(os.getloadavg())},
+        "machine": machine_info()
+        | {"load_average_at_start": load_at_start, "load_average_at_end": list(os.getloadavg())},
         "settings": {"concurrency": CONCURRENCY, "warmup_s": warmup_s, "duration_s": duration_s},
         "rows": rows,
         "elapsed_s": round(time.monotonic() - began, 1),
