@@ -11,15 +11,20 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.multi.cluster import cluster
+import pytest
+
+from tests.multi.cluster import Cluster, cluster
+
+pytestmark = pytest.mark.postgres  # and Redis: both skip with a reason when unreachable
 
 
-def _usage_rows(c: object, expected: int, timeout_s: float = 10.0) -> list[dict[str, object]]:
+def _usage_rows(c: Cluster, expected: int, timeout_s: float = 10.0) -> list[dict[str, object]]:
+    """The usage events once `expected` are written (each instance flushes every 0.05 s)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        rows = c.sql("SELECT account, status, key_name FROM usage_events ORDER BY id")  # type: ignore[attr-defined]
+        rows = c.sql("SELECT account, status, key_name FROM usage_events ORDER BY id")
         if len(rows) >= expected or time.monotonic() > deadline:
-            return rows  # type: ignore[no-any-return]
+            return rows
         time.sleep(0.1)
 
 

@@ -15,6 +15,8 @@ from alembic.script import ScriptDirectory
 from switchyard.store.db import MIGRATIONS_DIR
 from tests.multi.cluster import cluster
 
+pytestmark = pytest.mark.postgres  # and Redis: both skip with a reason when unreachable
+
 
 def _head() -> str:
     config = Config()
