@@ -22,10 +22,17 @@ end), `SWITCHYARD_SECRET_KEY` and `SWITCHYARD_ADMIN_KEY`. The Google OAuth and C
 run in the test process (tests/servers.py), so tests can script faults and read their request logs.
 
 Settings for every instance go in `cluster(..., NAME=value)` as keyword arguments, named like the
-`Settings` fields (`key_cache_ttl_s=5`); `env` overrides per instance go to `Cluster.start(i, env=...)`.
-By default the instances reload accounts on every request and do not cache keys, so a change made
-through one is seen by the others at once; pass `accounts_reload_interval_s=5` (etc.) to test the
-cross-instance invalidation instead.
+`Settings` fields (`key_cache_ttl_s=5`; `redis_url=""` runs them without Redis, to see a test go
+red). Per instance: `c.instances[i].env[...] = ...` before `c.restart(i)`, or
+`c.add_instance(env={...})` then `c.start([index])` for an extra one. By default the instances
+reload accounts on every request and do not cache keys, so a change made through one is seen by the
+others at once; pass `accounts_reload_interval_s=5` (etc.) to test cross-instance invalidation.
+
+Other helpers: `c.admin(method, path, instance=i)` (the admin API), `c.cli(*args)` (the CLI on the
+same store), `c.add_account_cli` / `c.add_account_store`, `c.sql(query)` (the shared database),
+`c.redis()` (keys under `c.redis_prefix`), `c.fault(...)` / `c.upstream_requests()` (the Cloud Code
+emulator), `c.stop(i)` (SIGTERM), `client.chat(...)` (OpenAI surface), `client.post(path, instance=i)`.
+`cluster(..., start=False)` starts nothing and adds no account: call `c.start()` (all at once).
 
 The test skips (or fails under CI) when PostgreSQL or Redis is unreachable, like tests/conftest.py.
 An instance that dies is reported with the tail of its log (`Instance.log_tail()`).
