@@ -169,13 +169,15 @@ class CpuWatch:
 
 async def run_repeating(spec: dict[str, Any], raw: bytes) -> dict[str, Any]:
     """`unary` and `stream`: back-to-back requests on `concurrency` connections."""
-    host, port = spec["host"], spec["port"]
+    host = spec["host"]
+    # Several ports (the instances of a cluster): connection i goes to ports[i % n], as a balancer would.
+    ports: list[int] = spec.get("ports") or [spec["port"]]
     window = Window()
     watch = CpuWatch(spec.get("watch_pids", []))
     stop_at = time.perf_counter() + spec["warmup_s"] + spec["duration_s"]
     completed = 0
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         nonlocal completed
         connection: Connection | None = None
         while time.perf_counter() < stop_at:
@@ -211,7 +213,7 @@ async def run_repeating(spec: dict[str, Any], raw: bytes) -> dict[str, Any]:
         watch.end()
         return time.perf_counter() - opened
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(spec["concurrency"])]
+    workers = [asyncio.ensure_future(worker(ports[i % len(ports)])) for i in range(spec["concurrency"])]
     measured_s = await clock()
     await asyncio.gather(*workers)
     return {

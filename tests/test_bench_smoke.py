@@ -24,6 +24,7 @@ def test_bench_modules_import() -> None:
         "bench.processes",
         "bench.results",
         "bench.compare",
+        "bench.cluster",
     ):
         importlib.import_module(name)
     assert loadgen.percentiles([3.0, 1.0, 2.0])["p50"] == 2.0
@@ -72,3 +73,40 @@ def _relay_unary_and_stream(cloudcode: str, relay: str, token: str) -> None:
             assert reply.text.count("data:") == 5
         else:
             assert reply.json()["response"]["candidates"]
+
+
+def test_loadgen_spreads_its_connections_over_several_ports() -> None:
+    """bench/cluster.py drives N instances through `ports`: connection i goes to ports[i % N]."""
+    from bench.scenarios import run_loadgen
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    hits: list[int] = [0, 0]
+
+    def counter(index: int) -> Starlette:
+        async def hit(_request: Request) -> Response:
+            hits[index] += 1
+            return Response("{}", media_type="application/json")
+
+        return Starlette(routes=[Route("/hit", hit, methods=["POST"])])
+
+    with serve(counter(0)) as first, serve(counter(1)) as second:
+        result = run_loadgen(
+            {
+                "host": "127.0.0.1",
+                "port": 0,
+                "ports": [int(url.rsplit(":", 1)[1]) for url in (first, second)],
+                "path": "/hit",
+                "headers": {"Content-Type": "application/json"},
+                "body": "{}",
+                "mode": "unary",
+                "concurrency": 4,
+                "warmup_s": 0.0,
+                "duration_s": 0.5,
+                "watch_pids": [],
+            }
+        )
+    assert result["errors"] == 0 and result["requests"] > 0
+    assert hits[0] > 0 and hits[1] > 0, hits

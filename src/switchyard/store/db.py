@@ -8,13 +8,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from switchyard.config import Settings
 from switchyard.store.crypto import SecretBox, load_secret_box
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 0x5357_4D49_4752  # "SWMIGR": any fixed bigint, the same in every instance
+"""The PostgreSQL advisory lock that serialises migrations between instances starting together."""
 
 
 @dataclass
@@ -58,8 +60,18 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Apply every pending Alembic migration."""
+    """Apply every pending Alembic migration.
+
+    On PostgreSQL the whole upgrade runs under a transaction-scoped advisory lock: instances that
+    start together on an empty database would otherwise all try `CREATE TABLE alembic_version` and
+    the first migration at once, and the losers die on a unique violation. The others wait at the
+    lock, then (READ COMMITTED) see the winner's committed version and find nothing to do. The lock
+    goes with the transaction, so a process killed mid-migration releases it (and rolls back, DDL
+    being transactional on PostgreSQL). SQLite needs no lock: its writers are serialised already.
+    """
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         await connection.run_sync(_upgrade)
 
 
