@@ -124,7 +124,11 @@ def create_app(
     async def _gateway_lifespan() -> AsyncIterator[None]:
         store = await open_store(settings)
         runtime.store = store
-        runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
+        runtime.guard = KeyGuard(
+            store,
+            cache_ttl_s=settings.key_cache_ttl_s,
+            default_max_concurrent=settings.key_default_max_concurrent,
+        )
         runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
         runtime.usage.start()
         runtime.pool = pool = await open_pool(store, settings)

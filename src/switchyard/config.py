@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     keepalive_interval_s: float = 15.0
     usage_flush_interval_s: float = 1.0
     key_cache_ttl_s: float = 2.0
+    key_default_max_concurrent: int = 16
+    """Requests in flight per client key that has no `max_concurrent` of its own, so one key cannot
+    take every account slot; 0 = no cap."""
     accounts_reload_interval_s: float = 5.0
 
     antigravity_base_urls: Annotated[list[str], NoDecode] = Field(
@@ -121,6 +124,9 @@ class Settings(BaseSettings):
     request's first byte); slower ones are closed (slowloris)."""
     http_body_idle_timeout_s: float = 30.0
     """A request body may pause this long between chunks before the connection is closed."""
+    http_write_timeout_s: float = 60.0
+    """A response (a stream above all) whose client reads nothing for this long is cut and its key's
+    and account's concurrency slots freed; 0 waits for ever."""
     http_keep_alive_timeout_s: int = 5
     """How long an idle connection is kept open between requests."""
 
