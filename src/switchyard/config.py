@@ -141,7 +141,8 @@ class Settings(BaseSettings):
     """How long a conversation stays on its account after its last request."""
     pool_busy_wait_s: float = 30.0
     """When every ready account is at `pool_account_max_concurrency`, how long a request queues
-    for a slot before it gets a 429 (an account at its cap is skipped while another is free)."""
+    for a slot before it gets a 429 (an account at its cap is skipped while another is free). The
+    waiting requests are served key after key, first come first served within a key (`pool/waiting.py`)."""
     redis_prefix: str = "switchyard"
     """Prefix of every Redis key, so several deployments (or tests) can share one Redis."""
 
