@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchyard import admin, health
 from switchyard.admin import openapi as admin_openapi
+from switchyard.admin.schemas import PATTERN_HINTS
 from switchyard.config import Settings
 from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
 from switchyard.fetch import create_media_client
@@ -103,6 +104,8 @@ def _install_error_handlers(app: Starlette) -> None:
         location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
         param = ".".join(location) or None
         message = first.get("msg", "invalid request")
+        if first.get("type") == "string_pattern_mismatch":  # the pattern's meaning, not its regex
+            message = PATTERN_HINTS.get(first.get("ctx", {}).get("pattern", ""), message)
         return _render(request, InvalidRequest(f"Invalid value for '{param}': {message}", param=param))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -25,6 +25,17 @@ NAME_PATTERN = r"^.*\S.*$"
 TOKEN_PATTERN = r"^ *[!-~]+ *$"
 """A credential: printable ASCII without whitespace (the services strip the ends)."""
 STATUS_FILTER_PATTERN = r"^(ok|error|[1-5]xx|[1-5][0-9][0-9])$"
+PATTERN_HINTS = {
+    EXPIRY_PATTERN: "use a duration such as 30d, 12h, 2w or a date such as 2026-12-31",
+    QUOTA_PATTERN: "use N/day, N/week or N/month, e.g. 1000/day",
+    PROXY_PATTERN: "use http://, https:// or socks5://HOST:PORT",
+    USER_AGENT_PATTERN: "use printable ASCII on one line, at most 300 characters",
+    CHOSEN_KEY_PATTERN: "a chosen key needs at least 16 characters, printable ASCII and no spaces",
+    NAME_PATTERN: "a name needs a character other than whitespace",
+    TOKEN_PATTERN: "printable ASCII without whitespace, copied whole",
+    STATUS_FILTER_PATTERN: "use ok, error, 2xx, 4xx, 5xx or a code such as 429",
+}
+"""What the validation error says when a value does not match one of the patterns above."""
 ProviderName = Literal["antigravity", "gemini-web", "gemini_web"]
 
 
