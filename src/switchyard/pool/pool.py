@@ -172,7 +172,7 @@ class AccountPool:
         deadline = time.monotonic() + self.busy_wait_s
         queue = self._waiting.setdefault(provider, SlotQueue())
         waiter: Waiter | None = None
-        my_turn = False
+        my_turn = woken = False
         try:
             while True:
                 accounts = await self.accounts(provider)
@@ -188,18 +188,22 @@ class AccountPool:
                     chosen = await self._take_slot(provider, family, ready, session)
                     if chosen is not None:
                         if waiter is not None:
+                            looked = not (woken and waiter.passes_on)  # polled: freed elsewhere
                             queue.leave(waiter, served=True)
                             waiter = None
+                            if looked:  # more may be free: the next waiter looks too
+                                queue.wake_first(passes_on=False)
                         return chosen
-                    if waiter is not None:
-                        queue.wake_after(waiter)  # no slot it can use: the next one may
+                    if woken and waiter is not None and waiter.passes_on:
+                        queue.wake_after(waiter)  # a slot freed here it cannot use: the next may
                 remaining = deadline - time.monotonic()
                 if not ready or remaining <= 0:
                     raise unavailable(provider, family, accounts, cooling, exclude, busy=set(ready))
                 if waiter is None:
                     waiter = queue.join(queue_as)
-                # Polling too (the first waiter): a slot freed by another instance wakes nobody here.
-                my_turn = await waiter.wait(min(remaining, BUSY_POLL_S)) or queue.first() is waiter
+                # The first waiter polls too: a slot freed by another instance wakes nobody here.
+                woken = await waiter.wait(min(remaining, BUSY_POLL_S))
+                my_turn = woken or queue.first() is waiter
         finally:
             if waiter is not None:  # gave up (deadline, cancelled); a turn it held goes on
                 queue.leave(waiter, served=False)

@@ -11,7 +11,9 @@ that was just served goes to the back.
 
 A waiter that is woken but cannot use the slot (the freed account is resting for its model, or one
 it already tried) passes its turn to the next, so one waiter never blocks the others. Slots freed
-by another instance (Redis) wake nobody here: the first waiter polls, and passes its turn on too.
+by another instance (Redis) wake nobody here: the first waiter polls for them. A failed poll is not
+passed on (a long queue costs one attempt per poll, not one per waiter); a successful one wakes the
+next waiter to look too, since others may have been freed at once.
 
 This sits above `PoolState`: it orders who may try to take a slot, the state still decides whether
 one is free.
@@ -27,18 +29,22 @@ from collections.abc import Hashable
 class Waiter:
     """One request waiting for a slot; `key` is its client key's id (None: no key)."""
 
-    __slots__ = ("_woken", "key")
+    __slots__ = ("_woken", "key", "passes_on")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
         self._woken = asyncio.Event()
+        self.passes_on = True
+        """Woken for a slot freed here: if it cannot use it, the next waiter gets the turn. False
+        when woken only to look (a slot freed elsewhere may be free for it too)."""
 
     @property
     def woken(self) -> bool:
         """Woken and not yet back to waiting: its turn is pending."""
         return self._woken.is_set()
 
-    def wake(self) -> None:
+    def wake(self, *, passes_on: bool = True) -> None:
+        self.passes_on = passes_on
         self._woken.set()
 
     async def wait(self, timeout_s: float) -> bool:
@@ -99,19 +105,19 @@ class SlotQueue:
             return queue[0]
         return None
 
-    def wake_first(self) -> None:
+    def wake_first(self, *, passes_on: bool = True) -> None:
         """Give a turn to the first waiter not already holding one (a slot was freed)."""
-        self._wake_from(self.order())
+        self._wake_from(self.order(), passes_on)
 
     def wake_after(self, waiter: Waiter) -> None:
         """Pass the turn on to the next waiter after `waiter` (nobody when it is the last)."""
         ordered = self.order()
         if waiter in ordered:
-            self._wake_from(ordered[ordered.index(waiter) + 1 :])
+            self._wake_from(ordered[ordered.index(waiter) + 1 :], True)
 
     @staticmethod
-    def _wake_from(candidates: list[Waiter]) -> None:
+    def _wake_from(candidates: list[Waiter], passes_on: bool) -> None:
         for candidate in candidates:
             if not candidate.woken:
-                candidate.wake()
+                candidate.wake(passes_on=passes_on)
                 return
