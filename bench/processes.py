@@ -99,6 +99,8 @@ def gateway_env(base: dict[str, str], data_dir: Path, oauth: str, cloudcode: str
             "SWITCHYARD_ANTIGRAVITY_CLIENT_SECRET": "bench",
             # One account serves every stream of the benchmark; its per-account cap would queue them.
             "SWITCHYARD_POOL_ACCOUNT_MAX_CONCURRENCY": "100000",
+            # One key sends them all; the default per-key cap would refuse most.
+            "SWITCHYARD_KEY_DEFAULT_MAX_CONCURRENT": "0",
             "SWITCHYARD_QUOTA_REFRESH_INTERVAL_S": "0",
         }
     )

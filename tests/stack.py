@@ -14,6 +14,7 @@ from switchyard.app import create_app
 from switchyard.config import Settings
 from switchyard.emulators.cloudcode import create_app as create_cloudcode
 from switchyard.emulators.google_oauth import create_app as create_oauth
+from switchyard.http_protocol import server_options
 from switchyard.store import accounts
 from tests.conftest import create_key, make_settings, run_with_store
 from tests.servers import serve
@@ -93,6 +94,6 @@ def antigravity_stack(
         stack = Stack(gateway="", oauth=oauth, cloudcode=cloudcode, settings=settings)
         for index in range(1, accounts_count + 1):
             stack.add_account(f"antigravity-{index}")
-        with serve(create_app(settings)) as gateway:
+        with serve(create_app(settings), **server_options(settings)) as gateway:
             stack.gateway = gateway
             yield stack

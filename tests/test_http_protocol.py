@@ -85,6 +85,32 @@ def test_slow_connections_are_closed_and_others_served_meanwhile(gateway: str) -
             connection.close()
 
 
+def test_two_hundred_slow_connections_delay_no_other_client(gateway: str) -> None:
+    """Slowloris at scale: 200 connections that never finish their headers or bodies hold nothing
+    another client needs; each is closed at its deadline."""
+    slow: list[socket.socket] = []
+    try:
+        for index in range(200):
+            connection = _connect(gateway)
+            if index % 2:
+                connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            else:
+                connection.sendall(
+                    b"POST /antigravity/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    b'Content-Length: 1000\r\n\r\n{"model":'
+                )
+            slow.append(connection)
+        started = time.monotonic()
+        with httpx.Client(base_url=gateway, timeout=5) as client:
+            for _ in range(5):
+                assert client.get("/healthz").status_code == 200
+        assert time.monotonic() - started < TIMEOUT_S  # served at once, not after the slow ones were cut
+        assert all(_closed_within(connection, TIMEOUT_S + 5) for connection in slow)
+    finally:
+        for connection in slow:
+            connection.close()
+
+
 def _raw_response(gateway: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
     connection = _connect(gateway)
     try:

@@ -18,9 +18,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchyard import admin, health
+from switchyard.admin import openapi as admin_openapi
+from switchyard.admin.schemas import PATTERN_HINTS
 from switchyard.config import Settings
 from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
 from switchyard.fetch import create_media_client
@@ -64,6 +67,21 @@ def _render(request: Request, error: SwitchyardError) -> Response:
     return error_response(error, dialect, ctx.request_id if ctx else None)
 
 
+ROUTE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of the app takes on this path. Routes are one per method, and the
+    405 Starlette raises names only the first whose path matched; so each method is tried against
+    the routes (`matches` is the one interface plain and included routers share)."""
+    allowed = []
+    for method in ROUTE_METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def _install_error_handlers(app: Starlette) -> None:
     async def on_switchyard_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SwitchyardError)
@@ -79,8 +97,8 @@ def _install_error_handlers(app: Starlette) -> None:
         else:
             error = InvalidRequest(str(exc.detail))
         response = _render(request, error)
-        if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
-            response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110: a 405 lists what is allowed
+        if exc.status_code == 405:  # RFC 9110: a 405 lists what is allowed
+            response.headers["Allow"] = _allowed_methods(request) or (exc.headers or {}).get("Allow", "")
         return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
@@ -89,6 +107,8 @@ def _install_error_handlers(app: Starlette) -> None:
         location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
         param = ".".join(location) or None
         message = first.get("msg", "invalid request")
+        if first.get("type") == "string_pattern_mismatch":  # the pattern's meaning, not its regex
+            message = PATTERN_HINTS.get(first.get("ctx", {}).get("pattern", ""), message)
         return _render(request, InvalidRequest(f"Invalid value for '{param}': {message}", param=param))
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -127,7 +147,11 @@ def create_app(
     async def _gateway_lifespan() -> AsyncIterator[None]:
         store = await open_store(settings)
         runtime.store = store
-        runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
+        runtime.guard = KeyGuard(
+            store,
+            cache_ttl_s=settings.key_cache_ttl_s,
+            default_max_concurrent=settings.key_default_max_concurrent,
+        )
         runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
         runtime.usage.start()
         runtime.pool = pool = await open_pool(store, settings)
@@ -196,6 +220,7 @@ def create_app(
     )
     app.include_router(health.build_router())
     app.include_router(admin.build_router())
+    admin_openapi.install(app)
     app.mount("/admin/static", admin.static_app(), name="admin-static")
     for path, mounted in (mounts or {}).items():
         app.mount(path, mounted)

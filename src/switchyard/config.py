@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     keepalive_interval_s: float = 15.0
     usage_flush_interval_s: float = 1.0
     key_cache_ttl_s: float = 2.0
+    key_default_max_concurrent: int = 16
+    """Requests in flight per client key that has no `max_concurrent` of its own, so one key cannot
+    take every account slot; 0 = no cap."""
     accounts_reload_interval_s: float = 5.0
 
     antigravity_base_urls: Annotated[list[str], NoDecode] = Field(
@@ -130,6 +133,9 @@ class Settings(BaseSettings):
     request's first byte); slower ones are closed (slowloris)."""
     http_body_idle_timeout_s: float = 30.0
     """A request body may pause this long between chunks before the connection is closed."""
+    http_write_timeout_s: float = 60.0
+    """A response (a stream above all) whose client reads nothing for this long is cut and its key's
+    and account's concurrency slots freed; 0 waits for ever."""
     http_keep_alive_timeout_s: int = 5
     """How long an idle connection is kept open between requests."""
 
@@ -144,7 +150,8 @@ class Settings(BaseSettings):
     """How long a conversation stays on its account after its last request."""
     pool_busy_wait_s: float = 30.0
     """When every ready account is at `pool_account_max_concurrency`, how long a request queues
-    for a slot before it gets a 429 (an account at its cap is skipped while another is free)."""
+    for a slot before it gets a 429 (an account at its cap is skipped while another is free). The
+    waiting requests are served key after key, first come first served within a key (`pool/waiting.py`)."""
     redis_prefix: str = "switchyard"
     """Prefix of every Redis key, so several deployments (or tests) can share one Redis."""
 

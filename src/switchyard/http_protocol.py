@@ -8,7 +8,12 @@ one byte every few seconds, or a body that stops half-way, is held for good (slo
 - its request headers must be complete within `header_timeout_s` of the connection opening or of
   the request's first byte, and may be at most `MAX_HEADER_BYTES` (httptools sets no limit);
 - a request body may pause at most `body_idle_timeout_s` between chunks (a slow upload that keeps
-  moving is fine; a paused read, which is the gateway's own back-pressure, does not count).
+  moving is fine; a paused read, which is the gateway's own back-pressure, does not count);
+- a response may wait at most `write_timeout_s` for the client to read (issue 17 #2). A client that
+  stops reading fills the socket, the transport pauses writing and the response's next `send`
+  awaits; a stream held so keeps its key's and its account's concurrency slots for good. When the
+  transport stays paused that long the connection is aborted (not closed: a close waits for the
+  unread buffer to drain), the response sees a disconnect and ends, and its slots are freed.
 
 A request too malformed for the parser (a bad `Content-Length`, say) gets a JSON error in the
 route's dialect, naming the parser's complaint, instead of uvicorn's plain-text 400.
@@ -44,6 +49,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
     header_timeout_s = 10.0
     body_idle_timeout_s = 30.0
+    write_timeout_s = 60.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,6 +58,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._parsed_header_bytes = 0
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._write_timer: asyncio.TimerHandle | None = None
 
     # -- connection events -----------------------------------------------------------------------
 
@@ -62,6 +69,17 @@ class GatewayHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_timer is None and self.write_timeout_s > 0:
+            self._write_timer = self.loop.call_later(self.write_timeout_s, self._on_write_stalled)
+
+    def resume_writing(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
+        super().resume_writing()
 
     def data_received(self, data: bytes) -> None:
         awaiting = self._awaiting_headers
@@ -145,11 +163,16 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         )
         self.transport.close()
 
+    def _on_write_stalled(self) -> None:
+        self._write_timer = None
+        self.logger.info("aborted a connection whose client read nothing for %.0f s", self.write_timeout_s)
+        self.transport.abort()
+
     def _cancel_timers(self) -> None:
-        for timer in (self._header_timer, self._body_timer):
+        for timer in (self._header_timer, self._body_timer, self._write_timer):
             if timer is not None:
                 timer.cancel()
-        self._header_timer = self._body_timer = None
+        self._header_timer = self._body_timer = self._write_timer = None
 
     def _refuse(self, error: SwitchyardError) -> None:
         """Answer a request the parser cannot read, in its route's dialect, and close."""
@@ -173,6 +196,7 @@ def protocol_for(settings: Settings) -> type[GatewayHttpProtocol]:
         {
             "header_timeout_s": settings.http_header_timeout_s,
             "body_idle_timeout_s": settings.http_body_idle_timeout_s,
+            "write_timeout_s": settings.http_write_timeout_s,
         },
     )
 

@@ -92,7 +92,7 @@ def test_500_requests_on_20_accounts_with_random_faults(tmp_path: Path) -> None:
         quota_refresh_interval_s=0,
         pool_flush_interval_s=0.2,
     ) as stack:
-        key = stack.create_key()
+        key = stack.create_key(max_concurrent=CONCURRENCY)  # above the default per-key cap
         plan = _script_faults(stack, rng)
         responses = asyncio.run(_fire(stack, key))
         log = stack.upstream_requests(GENERATE)

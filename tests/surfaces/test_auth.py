@@ -146,3 +146,13 @@ def test_405_says_which_methods_are_allowed(gateway: Gateway, method: str, path:
     response = httpx.request(method, gateway.url + path)
     assert response.status_code == 405
     assert allowed in [part.strip() for part in response.headers["allow"].split(",")]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/admin/api/keys", "GET, POST"), ("/admin/api/keys/some-key", "GET, DELETE")],
+)
+def test_405_lists_every_method_of_the_path(gateway: Gateway, path: str, allowed: str) -> None:
+    """Each method is its own route; Starlette's 405 named only the first whose path matched."""
+    response = httpx.request("OPTIONS", gateway.url + path)
+    assert response.status_code == 405 and response.headers["allow"] == allowed

@@ -79,6 +79,10 @@ class DuplicateCredential(ValueError):
         self.existing = existing
 
 
+class WrongProvider(ValueError):
+    """The change applies to another provider's accounts (the API answers 409)."""
+
+
 def provider_id(name: str) -> str:
     """The store's provider id for what an operator typed (`gemini-web` → `gemini_web`)."""
     try:
@@ -165,6 +169,8 @@ def _clean(value: str | None, what: str) -> str:
         raise ValueError(f"the {what} is empty")
     if any(ch.isspace() for ch in cleaned):
         raise ValueError(f"the {what} contains whitespace; copy it again without line breaks")
+    if not (cleaned.isascii() and cleaned.isprintable()):
+        raise ValueError(f"the {what} has characters no credential has (it is printable ASCII)")
     return cleaned
 
 
@@ -216,7 +222,7 @@ async def set_user_agent(store: Store, name: str, user_agent: str | None) -> Acc
     an unusable value."""
     account = await get_account(store, name)
     if account.provider != "antigravity":
-        raise ValueError(
+        raise WrongProvider(
             f"account {name!r} is a {display_provider(account.provider)} account; only "
             "Antigravity accounts send a User-Agent of their own"
         )

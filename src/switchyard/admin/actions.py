@@ -37,7 +37,7 @@ def service_errors() -> Iterator[None]:
         raise
     except (KeyNotFound, AccountNotFound) as exc:
         raise NotFound(str(exc).strip("'\"")) from None
-    except (KeyExists, AccountExists, service.DuplicateCredential) as exc:
+    except (KeyExists, AccountExists, service.DuplicateCredential, service.WrongProvider) as exc:
         raise Conflict(str(exc)) from None
     except (login.LoginFailed, ValueError, FileNotFoundError) as exc:
         raise InvalidRequest(str(exc)) from None

@@ -6,7 +6,7 @@ its CSRF header (`deps.require_admin`). Routes are thin: parse, call the shared 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
@@ -18,6 +18,7 @@ from switchyard.admin.actions import service_errors
 from switchyard.admin.api_accounts import build_accounts_router
 from switchyard.admin.deps import AdminRuntime, StoreDep, after_change, require_admin
 from switchyard.admin.schemas import (
+    STATUS_FILTER_PATTERN,
     KeyCreate,
     KeyCreatedOut,
     KeyLimitsIn,
@@ -26,17 +27,17 @@ from switchyard.admin.schemas import (
     RequestLogOut,
     RequestRowOut,
     SeriesOut,
+    error_responses,
 )
 from switchyard.admin.usage_queries import RequestFilters
 from switchyard.keys import service as keys
 
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No admin key, a wrong one, or an expired session."}
-}
+EVERY_ROUTE = error_responses(400, 401, 403)
+NAMED = error_responses(404)
 
 
 def build_api_router() -> APIRouter:
-    router = APIRouter(prefix="/admin/api", dependencies=[Depends(require_admin)], responses=UNAUTHORIZED)
+    router = APIRouter(prefix="/admin/api", dependencies=[Depends(require_admin)], responses=EVERY_ROUTE)
     router.include_router(_keys_router())
     router.include_router(_usage_router())
     router.include_router(build_accounts_router())
@@ -65,19 +66,27 @@ def _keys_router() -> APIRouter:
     async def list_keys(store: StoreDep) -> list[KeyPublicOut]:
         return [KeyPublicOut.model_validate(key.to_json()) for key in await keys.list_keys(store)]
 
-    @router.post("", response_model=KeyCreatedOut, status_code=201, summary="Create a key (shown once)")
+    @router.post(
+        "",
+        response_model=KeyCreatedOut,
+        status_code=201,
+        summary="Create a key (shown once)",
+        responses=error_responses(409),
+    )
     async def create_key(body: KeyCreate, store: StoreDep, runtime: AdminRuntime) -> KeyCreatedOut:
         with service_errors():
             key, secret = await keys.create_key(store, body.name, body.to_limits(), key=body.key or None)
         await after_change(runtime, "keys", "created")
         return KeyCreatedOut.model_validate({**key.to_json(), "key": secret})
 
-    @router.get("/{name}", response_model=KeyPublicOut, summary="One key with its usage")
+    @router.get("/{name}", response_model=KeyPublicOut, summary="One key with its usage", responses=NAMED)
     async def get_key(name: str, store: StoreDep) -> KeyPublicOut:
         with service_errors():
             return KeyPublicOut.model_validate((await keys.get_key(store, name)).to_json())
 
-    @router.put("/{name}/limits", response_model=KeyPublicOut, summary="Replace a key's limits")
+    @router.put(
+        "/{name}/limits", response_model=KeyPublicOut, summary="Replace a key's limits", responses=NAMED
+    )
     async def update_limits(
         name: str, body: KeyLimitsIn, store: StoreDep, runtime: AdminRuntime
     ) -> KeyPublicOut:
@@ -87,15 +96,22 @@ def _keys_router() -> APIRouter:
         await after_change(runtime, "keys", "updated")
         return KeyPublicOut.model_validate(key.to_json())
 
-    @router.post("/{name}/enable", response_model=KeyPublicOut, summary="Enable a key")
+    @router.post("/{name}/enable", response_model=KeyPublicOut, summary="Enable a key", responses=NAMED)
     async def enable(name: str, store: StoreDep, runtime: AdminRuntime) -> KeyPublicOut:
         return await _set_enabled(name, True, store, runtime)
 
-    @router.post("/{name}/disable", response_model=KeyPublicOut, summary="Disable a key (requests get 403)")
+    @router.post(
+        "/{name}/disable",
+        response_model=KeyPublicOut,
+        summary="Disable a key (requests get 403)",
+        responses=NAMED,
+    )
     async def disable(name: str, store: StoreDep, runtime: AdminRuntime) -> KeyPublicOut:
         return await _set_enabled(name, False, store, runtime)
 
-    @router.delete("/{name}", status_code=204, response_class=Response, summary="Delete a key")
+    @router.delete(
+        "/{name}", status_code=204, response_class=Response, summary="Delete a key", responses=NAMED
+    )
     async def delete(name: str, store: StoreDep, runtime: AdminRuntime) -> Response:
         with service_errors():
             await keys.delete_key(store, name)
@@ -133,7 +149,9 @@ def _usage_router() -> APIRouter:
         key: str | None = None,
         model: str | None = None,
         provider: str | None = None,
-        status: Annotated[str | None, Query(description="ok, error, 2xx, 4xx, 5xx or a code")] = None,
+        status: Annotated[
+            str | None, Query(description="ok, error, 2xx, 4xx, 5xx or a code", pattern=STATUS_FILTER_PATTERN)
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=usage_queries.RECENT_LIMIT_MAX)] = 100,
         before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> RequestLogOut:

@@ -3,7 +3,7 @@ refreshes quotas), and the Google sign-in flow for Antigravity in two calls (sta
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from switchyard.admin import actions
 from switchyard.admin.actions import account_json, service_errors
 from switchyard.admin.deps import AdminRuntime, StoreDep
 from switchyard.admin.schemas import (
+    PROXY_PATTERN,
     AccountAdded,
     AccountOut,
     AccountUpdate,
@@ -26,7 +27,9 @@ from switchyard.admin.schemas import (
     LoginFinished,
     LoginStart,
     LoginStarted,
+    ProviderName,
     account_out,
+    error_responses,
 )
 from switchyard.store.accounts import AccountPublic
 
@@ -50,12 +53,18 @@ def build_accounts_router() -> APIRouter:
     router = APIRouter(prefix="/accounts", tags=["admin: accounts"])
 
     @router.get("", response_model=list[AccountOut], summary="Accounts with per-family quota and cooldowns")
-    async def list_accounts(store: StoreDep, provider: str | None = None) -> list[AccountOut]:
+    async def list_accounts(store: StoreDep, provider: ProviderName | None = None) -> list[AccountOut]:
         with service_errors():
             wanted = service.provider_id(provider) if provider else None
         return [_out(a) for a in await service.list_accounts(store, wanted)]
 
-    @router.post("/antigravity", response_model=AccountAdded, status_code=201, summary="Add by refresh token")
+    @router.post(
+        "/antigravity",
+        response_model=AccountAdded,
+        status_code=201,
+        summary="Add by refresh token",
+        responses=error_responses(409),
+    )
     async def add_antigravity(
         body: AntigravityAccountCreate, store: StoreDep, runtime: AdminRuntime
     ) -> AccountAdded:
@@ -72,7 +81,11 @@ def build_accounts_router() -> APIRouter:
         return AccountAdded(account=_out(account), check=_check_out(result))
 
     @router.post(
-        "/gemini-web", response_model=AccountAdded, status_code=201, summary="Add by browser cookies"
+        "/gemini-web",
+        response_model=AccountAdded,
+        status_code=201,
+        summary="Add by browser cookies",
+        responses=error_responses(409),
     )
     async def add_gemini_web(
         body: GeminiWebAccountCreate, store: StoreDep, runtime: AdminRuntime
@@ -83,7 +96,10 @@ def build_accounts_router() -> APIRouter:
         return AccountAdded(account=_out(account))
 
     @router.post(
-        "/import", response_model=ImportReportOut, summary="Import an export file (multipart upload)"
+        "/import",
+        response_model=ImportReportOut,
+        summary="Import an export file (multipart upload)",
+        responses=error_responses(413),
     )
     async def import_file(
         store: StoreDep,
@@ -92,17 +108,20 @@ def build_accounts_router() -> APIRouter:
             UploadFile, File(description="CLIProxyAPI / antigravity2api export, token list, cookies")
         ],
         provider: Annotated[
-            str | None, Form(description="antigravity or gemini-web, for bare tokens")
-        ] = None,
-        proxy: Annotated[str | None, Form()] = None,
+            ProviderName | Literal[""], Form(description="antigravity or gemini-web, for bare tokens")
+        ] = "",
+        proxy: Annotated[str, Form(pattern=PROXY_PATTERN)] = "",
     ) -> ImportReportOut:
         report = await actions.import_upload(
-            runtime, store, await file.read(), file.filename or "upload.txt", provider, proxy
+            runtime, store, await file.read(), file.filename or "upload.txt", provider or None, proxy or None
         )
         return ImportReportOut.model_validate(report.to_json())
 
     @router.post(
-        "/check", response_model=list[CheckResultOut], summary="Check accounts now; refreshes quotas"
+        "/check",
+        response_model=list[CheckResultOut],
+        summary="Check accounts now; refreshes quotas",
+        responses=error_responses(404),
     )
     async def check(body: CheckRequest, store: StoreDep, runtime: AdminRuntime) -> list[CheckResultOut]:
         return [
@@ -135,19 +154,40 @@ def build_accounts_router() -> APIRouter:
         )
         return LoginFinished(account=_out(outcome.account), created=outcome.created, check=_check_out(result))
 
-    @router.post("/{name}/enable", response_model=AccountOut, summary="Enable (also clears dead/forbidden)")
+    @router.post(
+        "/{name}/enable",
+        response_model=AccountOut,
+        summary="Enable (also clears dead/forbidden)",
+        responses=error_responses(404),
+    )
     async def enable(name: str, store: StoreDep, runtime: AdminRuntime) -> AccountOut:
         return _out(await actions.set_account_enabled(runtime, store, name, True))
 
-    @router.post("/{name}/disable", response_model=AccountOut, summary="Take an account out of rotation")
+    @router.post(
+        "/{name}/disable",
+        response_model=AccountOut,
+        summary="Take an account out of rotation",
+        responses=error_responses(404),
+    )
     async def disable(name: str, store: StoreDep, runtime: AdminRuntime) -> AccountOut:
         return _out(await actions.set_account_enabled(runtime, store, name, False))
 
-    @router.patch("/{name}", response_model=AccountOut, summary="Change an account's settings (User-Agent)")
+    @router.patch(
+        "/{name}",
+        response_model=AccountOut,
+        summary="Change an account's settings (User-Agent)",
+        responses=error_responses(404, 409),
+    )
     async def update(name: str, body: AccountUpdate, store: StoreDep, runtime: AdminRuntime) -> AccountOut:
         return _out(await actions.set_user_agent(runtime, store, name, body.user_agent))
 
-    @router.delete("/{name}", status_code=204, response_class=Response, summary="Delete an account")
+    @router.delete(
+        "/{name}",
+        status_code=204,
+        response_class=Response,
+        summary="Delete an account",
+        responses=error_responses(404),
+    )
     async def delete(name: str, store: StoreDep, runtime: AdminRuntime) -> Response:
         await actions.delete_account(runtime, store, name)
         return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from switchyard.keys.limits import parse_expiry, parse_quota
 from switchyard.keys.service import KeyLimits
@@ -13,18 +13,43 @@ from switchyard.keys.service import KeyLimits
 INT32_MAX = 2**31 - 1
 """The largest `rpm` and `max_concurrent` the store's integer columns hold (PostgreSQL `integer`)."""
 
+# The patterns say in the OpenAPI document what the services accept (issue 17 #13: a request the
+# schema calls valid must not be refused); blank means "none" where the services take it so.
+EXPIRY_PATTERN = r"^(\s*|[0-9]{1,6}[mhdw]|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))$"
+QUOTA_PATTERN = r"^([0-9]{1,18}/(day|week|month))?$"
+PROXY_PATTERN = r"^((http|https|socks5|socks5h)://[A-Za-z0-9.-]*[A-Za-z0-9-][A-Za-z0-9.-]*(:[0-9]{1,5})?)?$"
+USER_AGENT_PATTERN = r"^[ -~]{0,300}$"
+CHOSEN_KEY_PATTERN = r"^([!-~]{16,})?$"
+"""Printable ASCII without spaces: a key travels in an HTTP header."""
+NAME_PATTERN = r"^.*\S.*$"
+TOKEN_PATTERN = r"^ *[!-~]+ *$"
+"""A credential: printable ASCII without whitespace (the services strip the ends)."""
+STATUS_FILTER_PATTERN = r"^(ok|error|[1-5]xx|[1-5][0-9][0-9])$"
+PATTERN_HINTS = {
+    EXPIRY_PATTERN: "use a duration such as 30d, 12h, 2w or a date such as 2026-12-31",
+    QUOTA_PATTERN: "use N/day, N/week or N/month, e.g. 1000/day",
+    PROXY_PATTERN: "use http://, https:// or socks5://HOST:PORT",
+    USER_AGENT_PATTERN: "use printable ASCII on one line, at most 300 characters",
+    CHOSEN_KEY_PATTERN: "a chosen key needs at least 16 characters, printable ASCII and no spaces",
+    NAME_PATTERN: "a name needs a character other than whitespace",
+    TOKEN_PATTERN: "printable ASCII without whitespace, copied whole",
+    STATUS_FILTER_PATTERN: "use ok, error, 2xx, 4xx, 5xx or a code such as 429",
+}
+"""What the validation error says when a value does not match one of the patterns above."""
+ProviderName = Literal["antigravity", "gemini-web", "gemini_web"]
+
 
 class KeyLimitsIn(BaseModel):
     """Limits in the CLI's syntax: `expires` `30d`/`2026-12-31`, quotas `1000/day`; absent = unlimited."""
 
     model_config = ConfigDict(extra="forbid")
 
-    expires: str | None = Field(None, examples=["30d"])
+    expires: str | None = Field(None, examples=["30d"], pattern=EXPIRY_PATTERN)
     models: list[str] | None = Field(None, examples=[["gemini-*"]])
     rpm: int | None = Field(None, ge=1, le=INT32_MAX)
     max_concurrent: int | None = Field(None, ge=1, le=INT32_MAX)
-    quota_requests: str | None = Field(None, examples=["1000/day"])
-    quota_tokens: str | None = Field(None, examples=["2000000/month"])
+    quota_requests: str | None = Field(None, examples=["1000/day"], pattern=QUOTA_PATTERN)
+    quota_tokens: str | None = Field(None, examples=["2000000/month"], pattern=QUOTA_PATTERN)
 
     def to_limits(self) -> KeyLimits:
         """Raises ValueError with the CLI's wording for an unreadable expiry or quota."""
@@ -39,9 +64,11 @@ class KeyLimitsIn(BaseModel):
 
 
 class KeyCreate(KeyLimitsIn):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     key: str | None = Field(
-        None, description="Choose the key yourself (16+ characters); generated otherwise."
+        None,
+        description="Choose the key yourself (16+ printable ASCII characters, no spaces); generated otherwise.",
+        pattern=CHOSEN_KEY_PATTERN,
     )
 
 
@@ -113,12 +140,16 @@ class AccountOut(BaseModel):
 class AntigravityAccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1, pattern=TOKEN_PATTERN)
     project_id: str | None = None
     name: str | None = None
-    proxy: str | None = None
-    user_agent: str | None = Field(None, description="The account's own User-Agent (default: the setting).")
-    check: bool = Field(True, description="Verify it upstream right away (finds the project and quotas).")
+    proxy: str | None = Field(None, pattern=PROXY_PATTERN)
+    user_agent: str | None = Field(
+        None, description="The account's own User-Agent (default: the setting).", pattern=USER_AGENT_PATTERN
+    )
+    check: StrictBool = Field(
+        True, description="Verify it upstream right away (finds the project and quotas)."
+    )
 
 
 class AccountUpdate(BaseModel):
@@ -127,17 +158,20 @@ class AccountUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_agent: str | None = Field(
-        description='Antigravity: the account\'s own User-Agent; null or "" goes back to the setting.'
+        description='Antigravity: the account\'s own User-Agent; null or "" goes back to the setting.',
+        pattern=USER_AGENT_PATTERN,
     )
 
 
 class GeminiWebAccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    psid: str = Field(min_length=1, description="The __Secure-1PSID cookie.")
-    psidts: str | None = Field(None, description="The __Secure-1PSIDTS cookie, if the browser has one.")
+    psid: str = Field(min_length=1, description="The __Secure-1PSID cookie.", pattern=TOKEN_PATTERN)
+    psidts: str | None = Field(
+        None, description="The __Secure-1PSIDTS cookie, if the browser has one.", pattern=r"^ *([!-~]+ *)?$"
+    )
     name: str | None = None
-    proxy: str | None = None
+    proxy: str | None = Field(None, pattern=PROXY_PATTERN)
 
 
 class FamilyQuotaOut(BaseModel):
@@ -205,7 +239,7 @@ class LoginFinish(BaseModel):
     state: str
     redirect_uri: str
     name: str | None = None
-    proxy: str | None = None
+    proxy: str | None = Field(None, pattern=PROXY_PATTERN)
 
 
 class LoginFinished(BaseModel):
@@ -280,3 +314,31 @@ class ModelOut(BaseModel):
     aliases: list[str]
     accounts: list[ModelAccountOut]
     quota_left: float | None
+
+
+class ErrorDetailOut(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorOut(BaseModel):
+    """Every error of the admin API: the gateway's OpenAI-style error object."""
+
+    error: ErrorDetailOut
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input; the message names the field.",
+    401: "No admin key, a wrong one, or an expired session (also while the address is throttled).",
+    403: "A cookie session without its X-CSRF-Token.",
+    404: "No key or account by that name.",
+    409: "The name, key or credential exists already.",
+    413: "The upload is larger than the import limit.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each with the error object's schema."""
+    return {status: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}

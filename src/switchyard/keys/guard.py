@@ -102,9 +102,12 @@ def model_allowed(patterns: list[str] | None, provider: str, model: str) -> bool
 class KeyGuard:
     """Authenticates presented keys and admits requests against their limits."""
 
-    def __init__(self, store: Store, *, cache_ttl_s: float = 2.0) -> None:
+    def __init__(self, store: Store, *, cache_ttl_s: float = 2.0, default_max_concurrent: int = 0) -> None:
         self._store = store
         self._cache_ttl_s = cache_ttl_s
+        self._default_max_concurrent = default_max_concurrent
+        """The concurrency cap of keys without their own `max_concurrent` (0: none), so that one key
+        whose clients hold their streams cannot take every account slot (issue 17 #2)."""
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
         self._states: dict[int, _KeyState] = {}
         self._loading: dict[str, asyncio.Future[KeyRecord | None]] = {}
@@ -192,9 +195,10 @@ class KeyGuard:
         now = time.time()
         if limits.rpm:
             self._check_rpm(key, state, limits.rpm, now)
-        if limits.max_concurrent and state.in_flight >= limits.max_concurrent:
+        max_concurrent = limits.max_concurrent or self._default_max_concurrent
+        if max_concurrent and state.in_flight >= max_concurrent:
             raise RateLimited(
-                f"API key '{key.name}' reached its concurrency limit of {limits.max_concurrent} "
+                f"API key '{key.name}' reached its concurrency limit of {max_concurrent} "
                 "requests in flight; retry when one finishes.",
                 retry_after=1,
                 code="concurrency_limit_exceeded",

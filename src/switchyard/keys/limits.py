@@ -15,7 +15,8 @@ from typing import Literal
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month")
 
-_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
+_DURATION = re.compile(r"^([0-9]{1,6})\s*([mhdw])$")
+"""At most 999999 units (19 years of weeks): a longer one overflowed the timestamp (a 500)."""
 _DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _QUOTA = re.compile(r"^(\d+)\s*/\s*(day|week|month)$")
 

@@ -7,6 +7,7 @@ fast hash is enough) and a fingerprint of its last four characters for people to
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -142,6 +143,8 @@ def _public(row: ClientKey) -> KeyPublic:
 
 
 MIN_CHOSEN_KEY_LENGTH = 16
+_HEADER_SAFE = re.compile(r"[!-~]+")
+"""A key travels in an HTTP header: printable ASCII, no spaces."""
 
 
 async def create_key(
@@ -151,8 +154,10 @@ async def create_key(
     name = name.strip()
     if not name:
         raise ValueError("a key needs a name")
-    if key is not None and (len(key) < MIN_CHOSEN_KEY_LENGTH or any(c.isspace() for c in key)):
-        raise ValueError(f"a chosen key needs at least {MIN_CHOSEN_KEY_LENGTH} characters and no spaces")
+    if key is not None and (len(key) < MIN_CHOSEN_KEY_LENGTH or not _HEADER_SAFE.fullmatch(key)):
+        raise ValueError(
+            f"a chosen key needs at least {MIN_CHOSEN_KEY_LENGTH} characters, printable ASCII and no spaces"
+        )
     key = key or generate_key()
     async with store.sessions() as session:
         if await session.scalar(select(ClientKey.id).where(ClientKey.name == name)) is not None:

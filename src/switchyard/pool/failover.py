@@ -150,7 +150,13 @@ class Attempts:
 
     async def _choose(self) -> UpstreamAccount:
         try:
-            return await self.pool.choose(self.ctx.provider, self.family, self.tried, session=self.session)
+            return await self.pool.choose(
+                self.ctx.provider,
+                self.family,
+                self.tried,
+                session=self.session,
+                queue_as=self.ctx.key.id if self.ctx.key is not None else None,
+            )
         except NoAccountAvailable:
             # After a resting-type failure the 429 (what rests, until when) is the useful answer;
             # after a transient or account-level one, the upstream's own error is.

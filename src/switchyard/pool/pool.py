@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any
 
 from switchyard.errors import NoAccountConfigured, UpstreamError
@@ -25,6 +25,7 @@ from switchyard.pool.resting import unavailable
 from switchyard.pool.selection import Candidate, Strategy, prefer_sticky, rank
 from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState
 from switchyard.pool.stream import tokens_of
+from switchyard.pool.waiting import SlotQueue, Waiter
 from switchyard.shared.accounts import UpstreamAccount
 from switchyard.store import accounts as account_store
 from switchyard.store.db import Store
@@ -57,7 +58,8 @@ class AccountPool:
         self.sticky_sessions = sticky_sessions
         self.sticky_ttl_s = sticky_ttl_s
         self.busy_wait_s = busy_wait_s
-        self._slot_freed = asyncio.Event()
+        self._waiting: dict[str, SlotQueue] = {}
+        """Requests waiting for a slot, per provider (`waiting.py`)."""
         self.max_concurrency = max_concurrency
         self._flush_interval_s = flush_interval_s
         self._accounts: dict[str, dict[int, UpstreamAccount]] = {}
@@ -159,33 +161,57 @@ class AccountPool:
     # --- selection ---------------------------------------------------------------------------
 
     async def choose(
-        self, provider: str, family: str, exclude: set[int], *, session: str | None = None
+        self,
+        provider: str,
+        family: str,
+        exclude: set[int],
+        *,
+        session: str | None = None,
+        queue_as: Hashable = None,
     ) -> UpstreamAccount:
         """The best ready account, with one of its concurrency slots taken (give it back with
         `release`). Resting and excluded accounts are skipped, and so are full ones while another
         is free; only when every ready account is full does the request queue for a slot, at most
-        `busy_wait_s`. Nothing left → NoAccountAvailable, saying why."""
+        `busy_wait_s`, taking its turn among the waiters as `queue_as` (its key: see `waiting.py`).
+        Nothing left → NoAccountAvailable, saying why."""
         deadline = time.monotonic() + self.busy_wait_s
-        while True:
-            accounts = await self.accounts(provider)
-            if not accounts:
-                raise NoAccountConfigured(
-                    f"No usable {provider} account is configured; add one with "
-                    f"`switchyard accounts add {provider.replace('_', '-')}`."
-                )
-            cooling = await self.state.cooldowns(family, [a.id for a in accounts])
-            ready = {a.id: a for a in accounts if a.id not in exclude and a.id not in cooling}
-            if ready:
-                chosen = await self._take_slot(provider, family, ready, session)
-                if chosen is not None:
-                    return chosen
-            remaining = deadline - time.monotonic()
-            if not ready or remaining <= 0:
-                raise unavailable(provider, family, accounts, cooling, exclude, busy=set(ready))
-            waiter = self._slot_freed
-            with contextlib.suppress(TimeoutError):
-                # Polling too: a slot freed by another instance (Redis) does not set our event.
-                await asyncio.wait_for(waiter.wait(), min(remaining, BUSY_POLL_S))
+        queue = self._waiting.setdefault(provider, SlotQueue())
+        waiter: Waiter | None = None
+        my_turn = woken = False
+        try:
+            while True:
+                accounts = await self.accounts(provider)
+                if not accounts:
+                    raise NoAccountConfigured(
+                        f"No usable {provider} account is configured; add one with "
+                        f"`switchyard accounts add {provider.replace('_', '-')}`."
+                    )
+                cooling = await self.state.cooldowns(family, [a.id for a in accounts])
+                ready = {a.id: a for a in accounts if a.id not in exclude and a.id not in cooling}
+                # While others wait, a newcomer queues behind them instead of taking the slot first.
+                if ready and (my_turn if waiter is not None else not queue):
+                    chosen = await self._take_slot(provider, family, ready, session)
+                    if chosen is not None:
+                        if waiter is not None:
+                            looked = not (woken and waiter.passes_on)  # polled: freed elsewhere
+                            queue.leave(waiter, served=True)
+                            waiter = None
+                            if looked:  # more may be free: the next waiter looks too
+                                queue.wake_first(passes_on=False)
+                        return chosen
+                    if woken and waiter is not None and waiter.passes_on:
+                        queue.wake_after(waiter)  # a slot freed here it cannot use: the next may
+                remaining = deadline - time.monotonic()
+                if not ready or remaining <= 0:
+                    raise unavailable(provider, family, accounts, cooling, exclude, busy=set(ready))
+                if waiter is None:
+                    waiter = queue.join(queue_as)
+                # The first waiter polls too: a slot freed by another instance wakes nobody here.
+                woken = await waiter.wait(min(remaining, BUSY_POLL_S))
+                my_turn = woken or queue.first() is waiter
+        finally:
+            if waiter is not None:  # gave up (deadline, cancelled); a turn it held goes on
+                queue.leave(waiter, served=False)
 
     async def _take_slot(
         self, provider: str, family: str, ready: dict[int, UpstreamAccount], session: str | None
@@ -219,10 +245,11 @@ class AccountPool:
         return rank(self.strategy, candidates, turn)
 
     async def release(self, account: UpstreamAccount) -> None:
-        """Give back the slot `choose` took, and wake the requests queued for one."""
+        """Give back the slot `choose` took, and wake the request whose turn it is."""
         await self.state.release(account.id)
-        self._slot_freed.set()
-        self._slot_freed = asyncio.Event()
+        queue = self._waiting.get(account.provider)
+        if queue:
+            queue.wake_first()
 
     # --- outcomes ----------------------------------------------------------------------------
 
