@@ -43,7 +43,7 @@ from switchyard.surfaces.openai import routes as openai_routes
 from switchyard.surfaces.openai_responses import routes as responses_routes
 from switchyard.surfaces.render import dialect_for, error_response
 from switchyard.surfaces.webchat import routes as webchat_routes
-from switchyard.usage import UsageRecorder
+from switchyard.usage.open import open_usage
 
 log = logging.getLogger("switchyard.app")
 
@@ -125,8 +125,9 @@ def create_app(
         store = await open_store(settings)
         runtime.store = store
         runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
-        runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
+        runtime.usage, usage_redis = open_usage(store, settings)
         runtime.usage.start()
+        runtime.metrics.store_up.set_function(lambda: 1.0 if store.health.up else 0.0)
         runtime.pool = pool = await open_pool(store, settings)
         signature_backing, signature_redis = open_signature_backing(store, settings)
         runtime.signatures.attach(signature_backing)
@@ -152,6 +153,8 @@ def create_app(
             await quotas.aclose()
             await pool.aclose()
             await runtime.usage.close()
+            if usage_redis is not None:
+                await usage_redis.aclose()
             for provider in runtime.providers.values():
                 close = getattr(provider, "aclose", None)
                 if close is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from switchyard.config import Settings
 from switchyard.store.crypto import SecretBox, load_secret_box
+from switchyard.store.reachable import StoreHealth
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,6 +25,8 @@ class Store:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     secrets: SecretBox
+    health: StoreHealth = field(default_factory=StoreHealth)
+    """Whether the store answered the last time anyone asked (`/readyz`, the store-up gauge)."""
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -3,7 +3,9 @@
 Pure ASGI (not BaseHTTPMiddleware), because it must see the moment the first body byte is sent
 (time to first byte) and the last (latency) of streaming responses without buffering them. When
 the response is over — finished, failed, or the client went away — it releases the key's
-concurrency slot, records the usage event and the metrics, and logs one line.
+concurrency slot, records the metrics, and logs one line. The usage event of a response that
+completes is made durable just before its last byte is sent (`UsageRecorder.persist`); that of
+one that did not (499, 503) when it ends.
 """
 
 from __future__ import annotations
@@ -80,10 +82,10 @@ class GatewayMiddleware:
         scope.setdefault("state", {})["ctx"] = ctx
         id_header = (b"x-request-id", request_id.encode())
 
-        completed = False
+        completed = recorded = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal completed
+            nonlocal completed, recorded
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
                 headers = message.get("headers", ())
@@ -98,6 +100,12 @@ class GatewayMiddleware:
                     ctx.first_byte = time.perf_counter()
                 if not message.get("more_body", False):
                     completed = True
+                    usage = self.runtime.usage
+                    if ctx.key is not None and usage is not None:
+                        # Durable before the last byte leaves: a client that saw its response
+                        # complete has its usage row, even if this process is killed now.
+                        await usage.persist(self._usage_record(ctx, ctx.status))
+                        recorded = True
             await send(message)
 
         try:
@@ -111,9 +119,9 @@ class GatewayMiddleware:
                 ctx.status = 503 if isinstance(error, asyncio.CancelledError) else 500
             raise
         finally:
-            self._finish(ctx, scope)
+            self._finish(ctx, scope, recorded)
 
-    def _finish(self, ctx: RequestContext, scope: Scope) -> None:
+    def _finish(self, ctx: RequestContext, scope: Scope, recorded: bool) -> None:
         ended = time.perf_counter()
         status = ctx.status or CLIENT_CLOSED
         if ctx.lease is not None:
@@ -134,27 +142,8 @@ class GatewayMiddleware:
             tokens = ctx.prompt_tokens + ctx.completion_tokens
             if self.runtime.guard is not None:
                 self.runtime.guard.add_tokens(ctx.key, tokens)
-            if self.runtime.usage is not None:
-                self.runtime.usage.record(
-                    UsageRecord(
-                        created_at=time.time(),
-                        request_id=ctx.request_id,
-                        key_id=ctx.key.id,
-                        key_name=ctx.key.name,
-                        surface=ctx.surface,
-                        provider=ctx.provider,
-                        model=ctx.model,
-                        account=ctx.account,
-                        status=status,
-                        error_class=ctx.error_class,
-                        stream=ctx.stream,
-                        prompt_tokens=ctx.prompt_tokens,
-                        completion_tokens=ctx.completion_tokens,
-                        reasoning_tokens=ctx.reasoning_tokens,
-                        latency_ms=latency_s * 1000,
-                        ttfb_ms=ttfb_s * 1000 if ttfb_s is not None else None,
-                    )
-                )
+            if self.runtime.usage is not None and not recorded:
+                self.runtime.usage.record(self._usage_record(ctx, status))
         if ctx.surface != "other" or status >= 500:
             log.info(
                 "%s %s %d",
@@ -173,6 +162,29 @@ class GatewayMiddleware:
                     }
                 },
             )
+
+    @staticmethod
+    def _usage_record(ctx: RequestContext, status: int) -> UsageRecord:
+        assert ctx.key is not None
+        ended = time.perf_counter()
+        return UsageRecord(
+            created_at=time.time(),
+            request_id=ctx.request_id,
+            key_id=ctx.key.id,
+            key_name=ctx.key.name,
+            surface=ctx.surface,
+            provider=ctx.provider,
+            model=ctx.model,
+            account=ctx.account,
+            status=status,
+            error_class=ctx.error_class,
+            stream=ctx.stream,
+            prompt_tokens=ctx.prompt_tokens,
+            completion_tokens=ctx.completion_tokens,
+            reasoning_tokens=ctx.reasoning_tokens,
+            latency_ms=(ended - ctx.started) * 1000,
+            ttfb_ms=(ctx.first_byte - ctx.started) * 1000 if ctx.first_byte is not None else None,
+        )
 
     def _model_label(self, ctx: RequestContext, status: int) -> str:
         """The model as a metrics label only when it names a model we serve: a client chooses the

@@ -1,0 +1,30 @@
+"""`open_usage(store, settings)`: the recorder as configured (spool always, Redis stream if set)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from switchyard.config import Settings
+from switchyard.store.db import Store
+from switchyard.usage.recorder import UsageRecorder
+from switchyard.usage.spool import Spool
+from switchyard.usage.stream import UsageStream
+
+SPOOL_DIR = "usage-spool"
+
+
+def open_usage(store: Store, settings: Settings) -> tuple[UsageRecorder, Redis | None]:
+    """The recorder and the Redis client it owns (the caller closes it after the recorder)."""
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    stream = (
+        UsageStream(redis, prefix=settings.redis_prefix, claim_idle_s=settings.usage_claim_idle_s)
+        if redis is not None
+        else None
+    )
+    recorder = UsageRecorder(
+        store,
+        flush_interval_s=settings.usage_flush_interval_s,
+        spool=Spool(settings.data_dir / SPOOL_DIR),
+        stream=stream,
+    )
+    return recorder, redis
