@@ -21,7 +21,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchyard import admin, health
 from switchyard.config import Settings
-from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
+from switchyard.errors import (
+    STORE_DOWN_MESSAGE,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    StoreUnavailable,
+    SwitchyardError,
+)
 from switchyard.fetch import create_media_client
 from switchyard.keys.guard import KeyGuard
 from switchyard.metrics import create_metrics
@@ -33,6 +41,7 @@ from switchyard.providers.gemini_web.files import MediaFiles
 from switchyard.providers.gemini_web.hooks import PoolHooks
 from switchyard.runtime import Runtime
 from switchyard.store.db import open_store
+from switchyard.store.reachable import store_unreachable
 from switchyard.store.thought_signatures import open_signature_backing
 from switchyard.surfaces import models
 from switchyard.surfaces.anthropic import routes as anthropic_routes
@@ -90,6 +99,12 @@ def _install_error_handlers(app: Starlette) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         ctx = get_context(request.scope) if "state" in request.scope else None
+        runtime = request.app.state.runtime
+        if store_unreachable(exc):  # not a bug: what memory could not answer waits for the store
+            if runtime.store is not None:
+                runtime.store.health.failed(exc)
+            retry_after = runtime.settings.store_retry_after_s
+            return _render(request, StoreUnavailable(STORE_DOWN_MESSAGE, retry_after=retry_after))
         log.exception("unhandled error (request %s)", ctx.request_id if ctx else "?")
         return _render(
             request,

@@ -1,7 +1,8 @@
 """Per-request enforcement of a client key: who it is, and whether it may make this request now.
 
 Looking a key up costs a database round trip, so verified keys are cached for `cache_ttl_s`
-(a key disabled from the CLI, another process, stops working within that time). Rate windows,
+(a key disabled from the CLI, another process, stops working within that time). While the store is
+unreachable a key seen before is served from the cache however old; a key never seen gets a 503. Rate windows,
 concurrency and quota counters live in this process; quota counters are seeded from the usage
 table the first time a key is seen in a period, so they survive restarts.
 
@@ -28,6 +29,7 @@ from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimite
 from switchyard.keys.limits import Quota, period_bounds
 from switchyard.keys.service import KeyLimits, hash_key, limits_of
 from switchyard.store.db import Store
+from switchyard.store.reachable import store_unreachable
 from switchyard.store.tables import ClientKey, UsageEvent
 
 RPM_WINDOW_S = 60.0
@@ -131,14 +133,20 @@ class KeyGuard:
         an entry expires under load, every request in flight would otherwise query at once)."""
         now = time.monotonic()
         cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < self._cache_ttl_s:
-            return cached[1]
+        if cached is not None and (now - cached[0] < self._cache_ttl_s or not self._store.health.up):
+            return cached[1]  # while the store is unreachable, a key seen before is served from memory
         pending = self._loading.get(digest)
         if pending is None:
             pending = asyncio.ensure_future(self._load(digest, now))
             self._loading[digest] = pending
             pending.add_done_callback(lambda _: self._loading.pop(digest, None))
-        return await asyncio.shield(pending)
+        try:
+            return await asyncio.shield(pending)
+        except Exception as error:
+            if cached is None or not store_unreachable(error):
+                raise
+            self._store.health.failed(error)
+            return cached[1]
 
     async def _load(self, digest: str, now: float) -> KeyRecord | None:
         async with self._store.sessions() as session:
@@ -150,6 +158,7 @@ class KeyGuard:
                 id=row.id, name=row.name, key_hash=row.key_hash, enabled=row.enabled, limits=limits_of(row)
             )
         )
+        self._store.health.ok()
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[digest] = (now, record)

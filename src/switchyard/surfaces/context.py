@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchyard.ids import new_id
 from switchyard.keys.guard import KeyRecord, Lease
 from switchyard.runtime import Runtime
+from switchyard.store.reachable import store_unreachable
 from switchyard.surfaces.catalogue import is_listed_model
 from switchyard.usage import UsageRecord
 
@@ -113,8 +114,8 @@ class GatewayMiddleware:
             if ctx.status and not completed:
                 ctx.status = CLIENT_CLOSED  # a stream the client left before its end
         except BaseException as error:
-            if not ctx.status:
-                ctx.status = 500
+            if not ctx.status:  # the app's error handler answers: 503 for an unreachable store
+                ctx.status = 503 if store_unreachable(error) else 500
             elif not completed:  # cut after its status was sent: the log and usage say so
                 ctx.status = 503 if isinstance(error, asyncio.CancelledError) else 500
             raise
