@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,46 +22,12 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from switchyard.emulators.cloudcode import create_app as create_cloudcode
-from switchyard.emulators.google_oauth import create_app as create_oauth
 from switchyard.store.tables import UsageEvent
-from tests.conftest import make_settings
-from tests.servers import free_port, serve
+from tests.gateway_process import emulated_stack, gateway_environment, start_gateway
 from tests.stack import Stack
 
 WORKERS = 4
 REDIS_URL = os.environ.get("SWITCHYARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def _environment(stack: Stack, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SWITCHYARD_DATA_DIR": str(tmp_path / "data"),
-        "SWITCHYARD_ANTIGRAVITY_BASE_URLS": stack.cloudcode,
-        "SWITCHYARD_ANTIGRAVITY_DISCOVERY_URL": stack.cloudcode,
-        "SWITCHYARD_ANTIGRAVITY_OAUTH_TOKEN_URL": f"{stack.oauth}/token",
-        "SWITCHYARD_ANTIGRAVITY_CLIENT_SECRET": "test-secret",
-        **extra,
-    }
-
-
-def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "switchyard", "serve"],
-        env={**env, "SWITCHYARD_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.1)
 
 
 def _load_then_kill(server: subprocess.Popen[bytes], gateway: str, key: str) -> set[str]:
@@ -132,22 +97,19 @@ def _wait_for_rows(stack: Stack, wanted: set[str]) -> list[str]:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    with serve(create_oauth()) as oauth, serve(create_cloudcode()) as cloudcode:
-        stack = Stack(gateway="", oauth=oauth, cloudcode=cloudcode, settings=make_settings(tmp_path))
-        stack.add_account("antigravity-1")
-        httpx.post(f"{cloudcode}/_control/settings", json={"events_per_stream": 3, "event_delay_ms": 20})
+    with emulated_stack(tmp_path) as stack:
         yield stack
 
 
 def test_sigkill_under_load_keeps_every_completed_request_in_the_spool(stack: Stack, tmp_path: Path) -> None:
     key = stack.create_key("crash")
-    env = _environment(stack, tmp_path, SWITCHYARD_USAGE_FLUSH_INTERVAL_S="30")
-    server, gateway = _start(env)
+    env = gateway_environment(stack, tmp_path, SWITCHYARD_USAGE_FLUSH_INTERVAL_S="30")
+    server, gateway = start_gateway(env)
     completed = _load_then_kill(server, gateway, key)
     assert len(completed) >= 40
     assert not set(_rows(stack)) & completed  # nothing was written before the kill
 
-    restarted, _ = _start({**env, "SWITCHYARD_USAGE_FLUSH_INTERVAL_S": "0.1"})  # replays the spool
+    restarted, _ = start_gateway({**env, "SWITCHYARD_USAGE_FLUSH_INTERVAL_S": "0.1"})  # replays the spool
     try:
         rows = _wait_for_rows(stack, completed)
     finally:
@@ -169,7 +131,7 @@ def test_sigkill_under_load_keeps_every_completed_request_in_the_redis_stream(
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     prefix = f"switchyard-test-{uuid.uuid4().hex[:8]}"
     key = stack.create_key("crash")
-    env = _environment(
+    env = gateway_environment(
         stack,
         tmp_path,
         SWITCHYARD_REDIS_URL=REDIS_URL,
@@ -177,14 +139,16 @@ def test_sigkill_under_load_keeps_every_completed_request_in_the_redis_stream(
         SWITCHYARD_USAGE_FLUSH_INTERVAL_S="30",
     )
     try:
-        server, gateway = _start(env)
+        server, gateway = start_gateway(env)
         completed = _load_then_kill(server, gateway, key)
         assert len(completed) >= 40
         spool = tmp_path / "data" / "usage-spool"
         assert not any(path.read_bytes() for path in spool.glob("*.jsonl"))  # all went to Redis
         assert client.xlen(f"{prefix}:usage:events") >= len(completed)
 
-        other, _ = _start({**env, "SWITCHYARD_USAGE_FLUSH_INTERVAL_S": "0.1"})  # another instance drains
+        other, _ = start_gateway(
+            {**env, "SWITCHYARD_USAGE_FLUSH_INTERVAL_S": "0.1"}
+        )  # another instance drains
         try:
             rows = _wait_for_rows(stack, completed)
         finally:

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 from starlette.responses import Response
 
-from switchyard.errors import InternalError, NotFound, SwitchyardError
+from switchyard.errors import STREAM_CUT, InternalError, NotFound, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.stream import batch_tokens, close_quietly
 from switchyard.runtime import Runtime
@@ -139,6 +139,7 @@ class _Call:
             interval_s=self.runtime.settings.keepalive_interval_s,
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **self.upstream.headers},
+            cut_frame=lambda: b"".join(self.state.fail(STREAM_CUT)),
         )
 
     def _frames(self, batch: list[Event]) -> list[bytes]:
