@@ -11,11 +11,20 @@ from switchyard.usage.spool import Spool
 from switchyard.usage.stream import UsageStream
 
 SPOOL_DIR = "usage-spool"
+REDIS_TIMEOUT_S = 2.0
 
 
 def open_usage(store: Store, settings: Settings) -> tuple[UsageRecorder, Redis | None]:
     """The recorder and the Redis client it owns (the caller closes it after the recorder)."""
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # Bounded: the last byte of every response waits for its XADD; a Redis that hangs must fail
+    # over to the spool file in seconds, not hold every response.
+    redis = (
+        Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        if settings.redis_url
+        else None
+    )
     stream = (
         UsageStream(redis, prefix=settings.redis_prefix, claim_idle_s=settings.usage_claim_idle_s)
         if redis is not None
