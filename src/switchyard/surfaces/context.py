@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ UPSTREAM_MODEL_HEADER = b"x-switchyard-upstream-model"
 """Names the upstream model that served a request (a forwarded or aliased name, api-contract)."""
 CLIENT_CLOSED = 499
 """nginx's status for a request the client gave up on before its response ended."""
+CHARS_PER_TOKEN = 4
+"""The usual estimate for English text with Gemini's tokenizer (a cut stream's completion tokens)."""
 OTHER_MODEL = "other"
 """The metrics label of a model name that is not one we serve."""
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -59,6 +62,8 @@ class RequestContext:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning_tokens: int = 0
+    served_chars: int = 0
+    """Text read from the upstream for this stream so far (`served.py`), for a cut stream's usage."""
 
     def set_usage(self, prompt: int, completion: int, reasoning: int) -> None:
         self.prompt_tokens, self.completion_tokens, self.reasoning_tokens = prompt, completion, reasoning
@@ -181,7 +186,7 @@ class GatewayMiddleware:
             error_class=ctx.error_class,
             stream=ctx.stream,
             prompt_tokens=ctx.prompt_tokens,
-            completion_tokens=ctx.completion_tokens,
+            completion_tokens=_completion_tokens(ctx, status),
             reasoning_tokens=ctx.reasoning_tokens,
             latency_ms=(ended - ctx.started) * 1000,
             ttfb_ms=(ctx.first_byte - ctx.started) * 1000 if ctx.first_byte is not None else None,
@@ -197,6 +202,14 @@ class GatewayMiddleware:
         if ctx.model_known or status < 400 or is_listed_model(self.runtime, ctx.provider, ctx.model):
             return ctx.model
         return OTHER_MODEL
+
+
+def _completion_tokens(ctx: RequestContext, status: int) -> int:
+    """The upstream's count; for a stream that did not finish, at least the estimate of what it
+    served (the upstream reports completion tokens only at the end, `served.py`)."""
+    if ctx.stream and status in (CLIENT_CLOSED, 503) and ctx.served_chars:
+        return max(ctx.completion_tokens, math.ceil(ctx.served_chars / CHARS_PER_TOKEN))
+    return ctx.completion_tokens
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
