@@ -24,6 +24,7 @@ from tests.servers import free_port
 from tests.stack import antigravity_stack
 
 CHAT = "/antigravity/v1/chat/completions"
+ADMIN_KEY = "sy-admin-store-down-test"
 
 
 def _usage(settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -44,7 +45,9 @@ def _store_up(gateway: str) -> float:
 def test_postgres_stopped_and_restarted_under_load(tmp_path: Path) -> None:
     with (
         private_postgres() as postgres,
-        antigravity_stack(tmp_path, accounts_count=1, database_url=postgres.url) as stack,
+        antigravity_stack(
+            tmp_path, accounts_count=1, database_url=postgres.url, admin_key=ADMIN_KEY
+        ) as stack,
     ):
         key = stack.create_key("steady")
         ids = itertools.count()
@@ -74,6 +77,11 @@ def test_postgres_stopped_and_restarted_under_load(tmp_path: Path) -> None:
             time.sleep(1.0)  # requests run while the database is gone
             during = len(seen)
             refused = chat("never-seen", api_key="sk-never-seen-0000000000000000")
+            admin_write = httpx.post(
+                f"{stack.gateway}/admin/api/keys",
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                json={"name": "made-while-down"},
+            )
             ready = httpx.get(f"{stack.gateway}/readyz")
             gauge_down = _store_up(stack.gateway)
             time.sleep(0.5)
@@ -88,6 +96,7 @@ def test_postgres_stopped_and_restarted_under_load(tmp_path: Path) -> None:
         assert refused.status_code == 503, refused.text
         assert refused.headers["retry-after"] == "5"
         assert refused.json()["error"]["code"] == "store_unavailable"
+        assert admin_write.status_code == 503 and admin_write.headers["retry-after"] == "5", admin_write.text
         assert ready.status_code == 200 and ready.json()["status"] == "degraded", ready.text
         assert ready.json()["store"] == "unreachable"
         assert gauge_down == 0.0
