@@ -166,7 +166,10 @@ def create_app(
         finally:
             runtime.ready = False
             await quotas.aclose()
-            await pool.aclose()
+            try:
+                await pool.aclose()
+            except Exception:  # an unreachable store: the counters are lost, the rest still closes
+                log.warning("could not write the account counters at shutdown", exc_info=True)
             await runtime.usage.close()
             if usage_redis is not None:
                 await usage_redis.aclose()

@@ -96,3 +96,26 @@ def test_a_spool_left_by_a_dead_process_is_replayed_once(tmp_path: Path, store_s
 
     assert run_with_store(store_settings, work) == (3, 3)
     assert not list(spool_dir.glob("*.jsonl"))
+
+
+def test_with_redis_unreachable_events_go_to_the_spool_and_reach_the_store(
+    tmp_path: Path, store_settings: Settings
+) -> None:
+    async def work(store: Store) -> tuple[int, int, list[Path]]:
+        redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)  # nothing listens
+        try:
+            spool = Spool(tmp_path / "spool")
+            recorder = UsageRecorder(
+                store, spool=spool, stream=UsageStream(redis, prefix="unreachable", claim_idle_s=30)
+            )
+            for index in range(3):
+                await recorder.persist(_event(index))
+            spooled = list(spool.directory.glob("*.jsonl"))
+            written = await recorder.flush()  # Redis failing does not stop the spool's events
+            await recorder.close()
+            return written, await _count(store), spooled
+        finally:
+            await redis.aclose()
+
+    written, rows, spooled = run_with_store(store_settings, work)
+    assert len(spooled) == 1 and (written, rows) == (3, 3)
