@@ -157,6 +157,8 @@ def create_app(
         quotas = QuotaRefresher(
             pool, {"antigravity": antigravity_quotas(antigravity)}, settings.quota_refresh_interval_s
         )
+        for provider_name in runtime.providers:  # in memory from the start: served if the store goes
+            await pool.accounts(provider_name)
         pool.start()
         quotas.start()
         runtime.media_client = media_client = create_media_client(settings.media_fetch_timeout_s)
