@@ -145,7 +145,7 @@ class GatewayMiddleware:
             if ctx.error_class:
                 metrics.upstream_errors.labels(ctx.provider, ctx.error_class).inc()
         if ctx.key is not None:
-            tokens = ctx.prompt_tokens + ctx.completion_tokens
+            tokens = ctx.prompt_tokens + _completion_tokens(ctx, status)
             if self.runtime.guard is not None:
                 self.runtime.guard.add_tokens(ctx.key, tokens)
             if self.runtime.usage is not None and not recorded:

@@ -91,7 +91,3 @@ class Spool:
     def done(path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-
-    def waiting(self) -> int:
-        """Sealed segments not yet drained (for logs)."""
-        return len(self.sealed())
