@@ -31,14 +31,18 @@ def gateway_environment(stack: Stack, tmp_path: Path, **extra: str) -> dict[str,
     }
 
 
-def start_gateway(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(env: dict[str, str], log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`switchyard serve` on a free port, once `/readyz` answers; its output goes to `log` (appended)."""
     port = free_port()
+    output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115  (the child keeps it)
     server = subprocess.Popen(
         [sys.executable, "-m", "switchyard", "serve"],
         env={**env, "SWITCHYARD_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
+    if log is not None:
+        output.close()  # type: ignore[union-attr]
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60  # a loaded CI machine takes its time to import everything
     while True:

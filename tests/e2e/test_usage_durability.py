@@ -104,7 +104,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 def test_sigkill_under_load_keeps_every_completed_request_in_the_spool(stack: Stack, tmp_path: Path) -> None:
     key = stack.create_key("crash")
     env = gateway_environment(stack, tmp_path, SWITCHYARD_USAGE_FLUSH_INTERVAL_S="30")
-    server, gateway = start_gateway(env)
+    server, gateway = start_gateway(env, tmp_path / "gateway.log")
     completed = _load_then_kill(server, gateway, key)
     assert len(completed) >= 40
     assert not set(_rows(stack)) & completed  # nothing was written before the kill
@@ -139,9 +139,9 @@ def test_sigkill_under_load_keeps_every_completed_request_in_the_redis_stream(
         SWITCHYARD_USAGE_FLUSH_INTERVAL_S="30",
     )
     try:
-        server, gateway = start_gateway(env)
+        server, gateway = start_gateway(env, tmp_path / "gateway.log")
         completed = _load_then_kill(server, gateway, key)
-        assert len(completed) >= 40
+        assert len(completed) >= 40, (tmp_path / "gateway.log").read_text()[-5000:]
         spool = tmp_path / "data" / "usage-spool"
         assert not any(path.read_bytes() for path in spool.glob("*.jsonl"))  # all went to Redis
         assert client.xlen(f"{prefix}:usage:events") >= len(completed)

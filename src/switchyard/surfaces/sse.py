@@ -98,9 +98,12 @@ class EventStream(StreamingResponse):
                     message = await receive()
             except TimeoutError:
                 continue
-            if message["type"] == "http.disconnect" and not writer.finished:
-                writer.client_gone = True
-                task.cancel()
+            if message["type"] == "http.disconnect":
+                # After a disconnect every receive() returns at once: watching on would spin the
+                # loop (the last write can be awaiting the usage event's XADD when the client goes).
+                if not writer.finished:
+                    writer.client_gone = True
+                    task.cancel()
                 return
 
 
