@@ -17,13 +17,35 @@ from sqlalchemy import exc as sa_exc
 log = logging.getLogger("switchyard.store")
 
 
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+"""PostgreSQL's connection exceptions (class 08) and its shutting down / starting up (57P01-3: "the
+database system is not yet accepting connections" while it restarts)."""
+
+
 def store_unreachable(error: BaseException) -> bool:
     """The store itself failed (connection, pool, lock), not the data: worth retrying later."""
     if isinstance(error, sa_exc.DBAPIError):
-        return error.connection_invalidated or isinstance(
-            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        return (
+            error.connection_invalidated
+            or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or _unreachable_cause(error.orig)
         )
     return isinstance(error, OSError | TimeoutError | sa_exc.TimeoutError | sa_exc.DisconnectionError)
+
+
+def _unreachable_cause(error: BaseException | None) -> bool:
+    """The driver's error, or what it wraps, says the connection failed (asyncpg's errors reach
+    SQLAlchemy as a generic DBAPIError; the SQLSTATE tells)."""
+    for _ in range(4):
+        if error is None:
+            return False
+        if isinstance(error, OSError | TimeoutError):
+            return True
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str) and state.startswith(UNREACHABLE_SQLSTATES):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def describe(error: BaseException) -> str:
