@@ -25,7 +25,15 @@ from switchyard import admin, health
 from switchyard.admin import openapi as admin_openapi
 from switchyard.admin.schemas import PATTERN_HINTS
 from switchyard.config import Settings
-from switchyard.errors import InternalError, InvalidRequest, MethodNotAllowed, NotFound, SwitchyardError
+from switchyard.errors import (
+    STORE_DOWN_MESSAGE,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    StoreUnavailable,
+    SwitchyardError,
+)
 from switchyard.fetch import create_media_client
 from switchyard.keys.guard import KeyGuard
 from switchyard.metrics import create_metrics
@@ -39,6 +47,7 @@ from switchyard.runtime import Runtime
 from switchyard.shared.changes import ChangeFeed
 from switchyard.shared.flight import SharedFlight
 from switchyard.store.db import open_store
+from switchyard.store.reachable import store_unreachable
 from switchyard.store.thought_signatures import open_signature_backing
 from switchyard.surfaces import models
 from switchyard.surfaces.anthropic import routes as anthropic_routes
@@ -49,7 +58,7 @@ from switchyard.surfaces.openai import routes as openai_routes
 from switchyard.surfaces.openai_responses import routes as responses_routes
 from switchyard.surfaces.render import dialect_for, error_response
 from switchyard.surfaces.webchat import routes as webchat_routes
-from switchyard.usage import UsageRecorder
+from switchyard.usage.open import open_usage
 
 log = logging.getLogger("switchyard.app")
 
@@ -113,6 +122,12 @@ def _install_error_handlers(app: Starlette) -> None:
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         ctx = get_context(request.scope) if "state" in request.scope else None
+        runtime = request.app.state.runtime
+        if store_unreachable(exc):  # not a bug: what memory could not answer waits for the store
+            if runtime.store is not None:
+                runtime.store.health.failed(exc)
+            retry_after = runtime.settings.store_retry_after_s
+            return _render(request, StoreUnavailable(STORE_DOWN_MESSAGE, retry_after=retry_after))
         log.exception("unhandled error (request %s)", ctx.request_id if ctx else "?")
         return _render(
             request,
@@ -152,8 +167,9 @@ def create_app(
             cache_ttl_s=settings.key_cache_ttl_s,
             default_max_concurrent=settings.key_default_max_concurrent,
         )
-        runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
+        runtime.usage, usage_redis = open_usage(store, settings)
         runtime.usage.start()
+        runtime.metrics.store_up.set_function(lambda: 1.0 if store.health.up else 0.0)
         runtime.pool = pool = await open_pool(store, settings)
         signature_backing, signature_redis = open_signature_backing(store, settings)
         runtime.signatures.attach(signature_backing)
@@ -177,6 +193,8 @@ def create_app(
         quotas = QuotaRefresher(
             pool, {"antigravity": antigravity_quotas(antigravity)}, settings.quota_refresh_interval_s
         )
+        for provider_name in runtime.providers:  # in memory from the start: served if the store goes
+            await pool.accounts(provider_name)
         pool.start()
         quotas.start()
         runtime.media_client = media_client = create_media_client(settings.media_fetch_timeout_s)
@@ -190,8 +208,13 @@ def create_app(
             runtime.ready = False
             await changes.aclose()
             await quotas.aclose()
-            await pool.aclose()
+            try:
+                await pool.aclose()
+            except Exception:  # an unreachable store: the counters are lost, the rest still closes
+                log.warning("could not write the account counters at shutdown", exc_info=True)
             await runtime.usage.close()
+            if usage_redis is not None:
+                await usage_redis.aclose()
             for provider in runtime.providers.values():
                 close = getattr(provider, "aclose", None)
                 if close is not None:

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = 30.0
     keepalive_interval_s: float = 15.0
     usage_flush_interval_s: float = 1.0
+    usage_claim_idle_s: float = 30.0
+    """With Redis: usage events another instance read but did not write for this long (it died)
+    are taken over by the next instance that drains the stream."""
+    store_wait_s: float = 120.0
+    """At start, how long `serve` waits for an unreachable database before it gives up (0: no wait)."""
+    store_retry_after_s: int = 5
+    """The Retry-After of a 503 answered because the store is unreachable."""
     key_cache_ttl_s: float = 2.0
     key_default_max_concurrent: int = 16
     """Requests in flight per client key that has no `max_concurrent` of its own, so one key cannot

@@ -29,6 +29,7 @@
     ├── NoAccountAvailable               429, every eligible account is resting
     │   └── NoAccountConfigured          503, the provider has no enabled account
     ├── ShuttingDown                     503, the gateway stopped before the response ended
+    ├── StoreUnavailable                 503, the database is unreachable and memory cannot answer
     └── InternalError                    500: a bug; the message never includes internals
 
 Surfaces render `status`, `message`, `openai_type`, `openai_code`, `google_status`, `param` and
@@ -343,6 +344,21 @@ class ShuttingDown(SwitchyardError):
     openai_type = "service_unavailable"
     google_status = "UNAVAILABLE"
     default_code = "shutting_down"
+
+
+class StoreUnavailable(SwitchyardError):
+    """503: the store (database) is unreachable and what was asked needs it (a key not seen
+    before, an admin change); `retry_after` says when to try again."""
+
+    status = 503
+    openai_type = "service_unavailable"
+    google_status = "UNAVAILABLE"
+    default_code = "store_unavailable"
+
+
+STORE_DOWN_MESSAGE = (
+    "The gateway's database is unreachable and this request needs it; retry in a few seconds."
+)
 
 
 STREAM_CUT = ShuttingDown(

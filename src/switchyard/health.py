@@ -1,4 +1,6 @@
-"""Operational routes: liveness, readiness (store reachable, accounts loaded) and Prometheus metrics."""
+"""Operational routes: liveness, readiness (store reachable, accounts loaded) and Prometheus metrics.
+
+An unreachable store makes /readyz answer 200 `degraded`, not 503: the gateway still serves from memory."""
 
 from __future__ import annotations
 
@@ -30,9 +32,11 @@ def build_router() -> APIRouter:
                     select(func.count(Account.id)).where(Account.enabled.is_(True))
                 )
         except Exception as exc:  # the point of readiness: say the store is unreachable, don't crash
-            return json_response(
-                {"status": "store unreachable", "error": type(exc).__name__}, status_code=503
-            )
+            runtime.store.health.failed(exc)
+            # Still ready: keys and accounts seen before are served from memory, usage is spooled
+            # (README "When a dependency is down"); a load balancer should keep sending traffic.
+            return json_response({"status": "degraded", "store": "unreachable", "error": type(exc).__name__})
+        runtime.store.health.ok()
         return json_response({"status": "ready", "store": "ok", "accounts_enabled": int(accounts or 0)})
 
     @router.get("/metrics", include_in_schema=False)

@@ -18,6 +18,7 @@ class Metrics:
     upstream_errors: Counter
     open_streams: Gauge
     tokens: Counter
+    store_up: Gauge
 
 
 def create_metrics() -> Metrics:
@@ -55,6 +56,12 @@ def create_metrics() -> Metrics:
             "switchyard_tokens",
             "Tokens by provider, model and kind (prompt, completion, reasoning).",
             ["provider", "model", "kind"],
+            registry=registry,
+        ),
+        store_up=Gauge(
+            "switchyard_store_up",
+            "1 while the store (database) answers, 0 while it is unreachable and the gateway "
+            "serves from memory.",
             registry=registry,
         ),
     )

@@ -11,6 +11,7 @@ from switchyard.cli.common import ConfigOption, console, settings_from
 from switchyard.config import Settings
 from switchyard.http_protocol import server_options
 from switchyard.logs import configure_logging
+from switchyard.store.db import wait_for_store
 from switchyard.tuning import tune_process
 
 EMULATOR_NAMES = ("oauth", "antigravity", "gemini-web")
@@ -50,6 +51,12 @@ def register(app: typer.Typer) -> None:
         if port:
             settings.port = port
         configure_logging(settings.log_level, settings.log_format)
+        if not asyncio.run(wait_for_store(settings)):
+            console.print(
+                f"[red]The database stayed unreachable for {settings.store_wait_s:.0f} s "
+                "(SWITCHYARD_STORE_WAIT_S); not starting.[/red]"
+            )
+            raise typer.Exit(1)
         console.print(
             f"Switchyard listening on http://{settings.host}:{settings.port} (store: {_store_name(settings)})"
         )

@@ -3,7 +3,8 @@
 Looking a key up costs a database round trip, so known keys are cached for `cache_ttl_s`; a
 change made anywhere (admin API, CLI, another instance) drops the cache at once through the change
 feed (`shared/changes.py`), and without Redis a CLI change applies within the TTL. Unknown keys are
-not cached: a key created elsewhere must work on its first request here. Rate windows,
+not cached: a key created elsewhere must work on its first request here. While the store is
+unreachable a key seen before is served from the cache however old; a key never seen gets a 503. Rate windows,
 concurrency and quota counters live in this process; quota counters are seeded from the usage
 table the first time a key is seen in a period, so they survive restarts.
 
@@ -30,6 +31,7 @@ from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimite
 from switchyard.keys.limits import Quota, period_bounds
 from switchyard.keys.service import KeyLimits, hash_key, limits_of
 from switchyard.store.db import Store
+from switchyard.store.reachable import store_unreachable
 from switchyard.store.tables import ClientKey, UsageEvent
 
 RPM_WINDOW_S = 60.0
@@ -138,14 +140,20 @@ class KeyGuard:
         an entry expires under load, every request in flight would otherwise query at once)."""
         now = time.monotonic()
         cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < self._cache_ttl_s:
-            return cached[1]
+        if cached is not None and (now - cached[0] < self._cache_ttl_s or not self._store.health.up):
+            return cached[1]  # while the store is unreachable, a key seen before is served from memory
         pending = self._loading.get(digest)
         if pending is None:
             pending = asyncio.ensure_future(self._load(digest, now))
             self._loading[digest] = pending
             pending.add_done_callback(lambda done: self._done_loading(digest, done))
-        return await asyncio.shield(pending)
+        try:
+            return await asyncio.shield(pending)
+        except Exception as error:
+            if cached is None or not store_unreachable(error):
+                raise
+            self._store.health.failed(error)
+            return cached[1]
 
     def _done_loading(self, digest: str, done: asyncio.Future[KeyRecord | None]) -> None:
         if self._loading.get(digest) is done:  # `forget` may have let a newer lookup start
@@ -162,6 +170,7 @@ class KeyGuard:
                 id=row.id, name=row.name, key_hash=row.key_hash, enabled=row.enabled, limits=limits_of(row)
             )
         )
+        self._store.health.ok()
         if record is None or generation != self._generation:
             return record  # unknown keys are not cached; nor is a read older than the last change
         if len(self._cache) > 10_000:

@@ -29,6 +29,7 @@ from switchyard.pool.waiting import SlotQueue, Waiter
 from switchyard.shared.accounts import UpstreamAccount
 from switchyard.store import accounts as account_store
 from switchyard.store.db import Store
+from switchyard.store.reachable import store_unreachable
 
 log = logging.getLogger("switchyard.pool")
 
@@ -102,8 +103,11 @@ class AccountPool:
             await asyncio.sleep(self._flush_interval_s)
             try:
                 await self.flush()
-            except Exception:  # a store hiccup must not end the loop; counts are kept for next time
-                log.exception("writing account counters failed; will retry")
+            except Exception as error:  # a store hiccup must not end the loop; counts are kept
+                if store_unreachable(error):
+                    self._store.health.failed(error)
+                else:
+                    log.exception("writing account counters failed; will retry")
 
     def _in_background(self, write: Coroutine[Any, Any, None]) -> None:
         """Persist off the request path: the state already holds the decision, and a busy store
@@ -125,7 +129,15 @@ class AccountPool:
             async with self._lock:
                 if now - self._loaded_at.get(provider, -1e9) >= self._reload_interval_s:
                     generation = self._generation
-                    await self._reload(provider)
+                    try:
+                        await self._reload(provider)
+                    except Exception as error:
+                        # An unreachable store: serve the accounts already in memory (none: 503).
+                        if provider not in self._accounts or not store_unreachable(error):
+                            raise
+                        self._store.health.failed(error)
+                    else:
+                        self._store.health.ok()
                     if generation == self._generation:
                         self._loaded_at[provider] = time.monotonic()
         return list(self._accounts.get(provider, {}).values())
@@ -341,8 +353,9 @@ async def _persisting(write: Awaitable[object]) -> None:
     in-memory or Redis state already holds the decision), so the error is logged, not raised."""
     try:
         await write
-    except Exception:
-        log.exception("could not persist account state")
+    except Exception as error:
+        if not store_unreachable(error):  # an unreachable store is logged once, by its health
+            log.exception("could not persist account state")
 
 
 def _short(text: str, limit: int = 500) -> str:

@@ -38,6 +38,8 @@ class RequestContext:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasoning_tokens: int = 0
+    served_chars: int = 0
+    """Text read from the upstream for this stream so far (`served.py`), for a cut stream's usage."""
 
     def set_usage(self, prompt: int, completion: int, reasoning: int) -> None:
         self.prompt_tokens, self.completion_tokens, self.reasoning_tokens = prompt, completion, reasoning

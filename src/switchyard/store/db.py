@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from switchyard.config import Settings
 from switchyard.store.crypto import SecretBox, load_secret_box
+from switchyard.store.reachable import StoreHealth, describe, store_unreachable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_ID = 0x5357_4D49_4752  # "SWMIGR": any fixed bigint, the same in every instance
 """The PostgreSQL advisory lock that serialises migrations between instances starting together."""
+CONNECT_TIMEOUT_S = 5.0
+log = logging.getLogger("switchyard.store")
 
 
 @dataclass
@@ -26,6 +32,8 @@ class Store:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     secrets: SecretBox
+    health: StoreHealth = field(default_factory=StoreHealth)
+    """Whether the store answered the last time anyone asked (`/readyz`, the store-up gauge)."""
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -49,7 +57,49 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A bounded connect: with the database unreachable a request that needs it fails in seconds
+    # (503), instead of waiting for the driver's default minute.
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        connect_args={"timeout": CONNECT_TIMEOUT_S},
+    )
+
+
+async def wait_for_store(settings: Settings) -> bool:
+    """Wait until the database answers, for up to `store_wait_s`, logging each failed attempt
+    (where, why, when the next one is). False when it never answered. SQLite is always there."""
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return True
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    deadline = time.monotonic() + settings.store_wait_s
+    delay = 1.0
+    engine = create_engine(settings.effective_database_url)
+    try:
+        while True:
+            try:
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+                return True
+            except Exception as error:
+                if not store_unreachable(error):
+                    raise
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.error("the database at %s is unreachable: %s; giving up", where, describe(error))
+                    return False
+                delay = min(delay, left)
+                log.warning(
+                    "waiting for the database at %s: %s; retrying in %.0fs", where, describe(error), delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+    finally:
+        await engine.dispose()
 
 
 def _upgrade(connection: Connection) -> None:

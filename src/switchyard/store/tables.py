@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from switchyard.store.text import StorableString, StorableText
@@ -90,11 +90,14 @@ class UsageEvent(Base):
     __table_args__ = (
         Index("ix_usage_key_time", "key_id", "created_at"),
         Index("ix_usage_time", "created_at"),
+        Index("ux_usage_event_id", "event_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[float] = mapped_column(Float)
     request_id: Mapped[str] = mapped_column(StorableString(64))
+    event_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The gateway's id of this event: a re-delivered event is not written twice (migration 0006)."""
     key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     key_name: Mapped[str | None] = mapped_column(StorableString(200), nullable=True)
     surface: Mapped[str] = mapped_column(StorableString(32))

@@ -3,13 +3,16 @@
 Pure ASGI (not BaseHTTPMiddleware), because it must see the moment the first body byte is sent
 (time to first byte) and the last (latency) of streaming responses without buffering them. When
 the response is over — finished, failed, or the client went away — it releases the key's
-concurrency slot, records the usage event and the metrics, and logs one line.
+concurrency slot, records the metrics, and logs one line. The usage event of a response that
+completes is made durable just before its last byte is sent (`UsageRecorder.persist`); that of
+one that did not (499, 503) when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from typing import Any
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchyard.ids import new_id
 from switchyard.runtime import Runtime
 from switchyard.shared.context import RequestContext
+from switchyard.store.reachable import store_unreachable
 from switchyard.surfaces.catalogue import is_listed_model
 from switchyard.usage import UsageRecord
 
@@ -27,6 +31,8 @@ UPSTREAM_MODEL_HEADER = b"x-switchyard-upstream-model"
 """Names the upstream model that served a request (a forwarded or aliased name, api-contract)."""
 CLIENT_CLOSED = 499
 """nginx's status for a request the client gave up on before its response ended."""
+CHARS_PER_TOKEN = 4
+"""The usual estimate for English text with Gemini's tokenizer (a cut stream's completion tokens)."""
 OTHER_MODEL = "other"
 """The metrics label of a model name that is not one we serve."""
 __all__ = ["GatewayMiddleware", "RequestContext", "get_context", "scope_headers"]
@@ -52,10 +58,10 @@ class GatewayMiddleware:
         scope.setdefault("state", {})["ctx"] = ctx
         id_header = (b"x-request-id", request_id.encode())
 
-        completed = False
+        completed = recorded = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal completed
+            nonlocal completed, recorded
             if message["type"] == "http.response.start":
                 ctx.status = message["status"]
                 headers = message.get("headers", ())
@@ -70,6 +76,12 @@ class GatewayMiddleware:
                     ctx.first_byte = time.perf_counter()
                 if not message.get("more_body", False):
                     completed = True
+                    usage = self.runtime.usage
+                    if ctx.key is not None and usage is not None:
+                        # Durable before the last byte leaves: a client that saw its response
+                        # complete has its usage row, even if this process is killed now.
+                        await usage.persist(self._usage_record(ctx, ctx.status))
+                        recorded = True
             await send(message)
 
         try:
@@ -77,15 +89,15 @@ class GatewayMiddleware:
             if ctx.status and not completed:
                 ctx.status = CLIENT_CLOSED  # a stream the client left before its end
         except BaseException as error:
-            if not ctx.status:
-                ctx.status = 500
+            if not ctx.status:  # the app's error handler answers: 503 for an unreachable store
+                ctx.status = 503 if store_unreachable(error) else 500
             elif not completed:  # cut after its status was sent: the log and usage say so
                 ctx.status = 503 if isinstance(error, asyncio.CancelledError) else 500
             raise
         finally:
-            self._finish(ctx, scope)
+            self._finish(ctx, scope, recorded)
 
-    def _finish(self, ctx: RequestContext, scope: Scope) -> None:
+    def _finish(self, ctx: RequestContext, scope: Scope, recorded: bool) -> None:
         ended = time.perf_counter()
         status = ctx.status or CLIENT_CLOSED
         if ctx.lease is not None:
@@ -103,30 +115,11 @@ class GatewayMiddleware:
             if ctx.error_class:
                 metrics.upstream_errors.labels(ctx.provider, ctx.error_class).inc()
         if ctx.key is not None:
-            tokens = ctx.prompt_tokens + ctx.completion_tokens
+            tokens = ctx.prompt_tokens + _completion_tokens(ctx, status)
             if self.runtime.guard is not None:
                 self.runtime.guard.add_tokens(ctx.key, tokens)
-            if self.runtime.usage is not None:
-                self.runtime.usage.record(
-                    UsageRecord(
-                        created_at=time.time(),
-                        request_id=ctx.request_id,
-                        key_id=ctx.key.id,
-                        key_name=ctx.key.name,
-                        surface=ctx.surface,
-                        provider=ctx.provider,
-                        model=ctx.model,
-                        account=ctx.account,
-                        status=status,
-                        error_class=ctx.error_class,
-                        stream=ctx.stream,
-                        prompt_tokens=ctx.prompt_tokens,
-                        completion_tokens=ctx.completion_tokens,
-                        reasoning_tokens=ctx.reasoning_tokens,
-                        latency_ms=latency_s * 1000,
-                        ttfb_ms=ttfb_s * 1000 if ttfb_s is not None else None,
-                    )
-                )
+            if self.runtime.usage is not None and not recorded:
+                self.runtime.usage.record(self._usage_record(ctx, status))
         if ctx.surface != "other" or status >= 500:
             log.info(
                 "%s %s %d",
@@ -146,6 +139,29 @@ class GatewayMiddleware:
                 },
             )
 
+    @staticmethod
+    def _usage_record(ctx: RequestContext, status: int) -> UsageRecord:
+        assert ctx.key is not None
+        ended = time.perf_counter()
+        return UsageRecord(
+            created_at=time.time(),
+            request_id=ctx.request_id,
+            key_id=ctx.key.id,
+            key_name=ctx.key.name,
+            surface=ctx.surface,
+            provider=ctx.provider,
+            model=ctx.model,
+            account=ctx.account,
+            status=status,
+            error_class=ctx.error_class,
+            stream=ctx.stream,
+            prompt_tokens=ctx.prompt_tokens,
+            completion_tokens=_completion_tokens(ctx, status),
+            reasoning_tokens=ctx.reasoning_tokens,
+            latency_ms=(ended - ctx.started) * 1000,
+            ttfb_ms=(ctx.first_byte - ctx.started) * 1000 if ctx.first_byte is not None else None,
+        )
+
     def _model_label(self, ctx: RequestContext, status: int) -> str:
         """The model as a metrics label only when it names a model we serve: a client chooses the
         text, and every distinct label is a time series kept for good (issue 17 #8)."""
@@ -156,6 +172,14 @@ class GatewayMiddleware:
         if ctx.model_known or status < 400 or is_listed_model(self.runtime, ctx.provider, ctx.model):
             return ctx.model
         return OTHER_MODEL
+
+
+def _completion_tokens(ctx: RequestContext, status: int) -> int:
+    """The upstream's count; for a stream that did not finish, at least the estimate of what it
+    served (the upstream reports completion tokens only at the end, `served.py`)."""
+    if ctx.stream and status in (CLIENT_CLOSED, 503) and ctx.served_chars:
+        return max(ctx.completion_tokens, math.ceil(ctx.served_chars / CHARS_PER_TOKEN))
+    return ctx.completion_tokens
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -41,13 +41,14 @@ class EventStream(StreamingResponse):
         media_type: str,
         headers: Mapping[str, str] | None = None,
         keepalive: bytes = KEEPALIVE,
-        cut_frame: bytes | None = None,
+        cut_frame: bytes | Callable[[], bytes] | None = None,
     ) -> None:
         super().__init__(body, media_type=media_type, headers=headers)
         self.source, self.interval_s, self.keepalive = body, interval_s, keepalive
         self.cut_frame = cut_frame
         """Written when the server cuts the stream (the end of the shutdown grace): an error event
-        in the route's dialect, so a client does not take a cut stream for a finished one."""
+        in the route's dialect, so a client does not take a cut stream for a finished one (a callable
+        when the frame depends on the stream's state: the Responses API numbers its events)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
@@ -77,9 +78,10 @@ class EventStream(StreamingResponse):
         """One last write after the cancellation was delivered (the task may await again)."""
         if self.cut_frame is None or writer.busy:
             return
+        frame = self.cut_frame() if callable(self.cut_frame) else self.cut_frame
         with contextlib.suppress(TimeoutError, OSError):
             async with asyncio.timeout(1):
-                await writer.write(self.cut_frame)
+                await writer.write(frame)
 
     async def _watch(self, receive: Receive, writer: _Writer, task: asyncio.Task[None]) -> None:
         loop = writer.loop
@@ -96,9 +98,12 @@ class EventStream(StreamingResponse):
                     message = await receive()
             except TimeoutError:
                 continue
-            if message["type"] == "http.disconnect" and not writer.finished:
-                writer.client_gone = True
-                task.cancel()
+            if message["type"] == "http.disconnect":
+                # After a disconnect every receive() returns at once: watching on would spin the
+                # loop (the last write can be awaiting the usage event's XADD when the client goes).
+                if not writer.finished:
+                    writer.client_gone = True
+                    task.cancel()
                 return
 
 

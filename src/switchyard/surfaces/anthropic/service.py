@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
-from switchyard.pool.stream import batch_tokens
 from switchyard.providers.antigravity import AntigravityClient
 from switchyard.runtime import Runtime
 from switchyard.surfaces.anthropic.protocol import DROPPED_TOOLS_HEADER
@@ -21,6 +20,7 @@ from switchyard.surfaces.anthropic.stream import event_stream, record_usage
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.media import fetch_urls
 from switchyard.surfaces.responses import json_response
+from switchyard.surfaces.served import counting_tokens
 from switchyard.translate import tool_name_map
 from switchyard.translate.anthropic_config import anthropic_tools
 from switchyard.translate.anthropic_gemini import media_urls_of, to_gemini_request_from_anthropic
@@ -80,7 +80,7 @@ async def messages(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) 
         ctx,
         family,
         lambda account: client.stream(account, model, request),
-        tokens=batch_tokens,
+        tokens=counting_tokens(ctx),
         session=session,
         avoid=avoid,
     )

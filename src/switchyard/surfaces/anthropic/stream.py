@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from switchyard.errors import InternalError, SwitchyardError
+from switchyard.errors import STREAM_CUT, InternalError, SwitchyardError
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.render import error_body
@@ -63,6 +63,7 @@ def event_stream(
         media_type="text/event-stream",
         headers={**SSE_HEADERS, **(headers or {})},
         keepalive=PING,
+        cut_frame=error_frame(STREAM_CUT),
     )
 
 

@@ -18,13 +18,14 @@ from starlette.responses import Response
 from switchyard.errors import STREAM_CUT, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
-from switchyard.pool.stream import batch_tokens, close_quietly
+from switchyard.pool.stream import close_quietly
 from switchyard.providers.antigravity import AntigravityClient
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.gemini.protocol import usage_of
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
+from switchyard.surfaces.served import counting_tokens
 from switchyard.surfaces.sse import KEEPALIVE, EventStream
 from switchyard.translate.gemini_native import fit_native_request
 from switchyard.translate.gemini_native_answer import NativeStream, normalize_finish, strip_thoughts
@@ -141,7 +142,7 @@ async def stream(
         ctx,
         family,
         lambda account: client.stream(account, model, request, show_thoughts=False),
-        tokens=batch_tokens,
+        tokens=counting_tokens(ctx),
         session=_session(ctx, request),
         avoid=client.catalogue.unfit_accounts(model),
     )

@@ -20,7 +20,6 @@ from starlette.responses import Response
 from switchyard.errors import STREAM_CUT, InternalError, SwitchyardError
 from switchyard.pool import failover
 from switchyard.pool.selection import session_key
-from switchyard.pool.stream import batch_tokens
 from switchyard.providers.antigravity import AntigravityClient
 from switchyard.runtime import Runtime
 from switchyard.surfaces.context import RequestContext
@@ -28,6 +27,7 @@ from switchyard.surfaces.media import fetch_all_media
 from switchyard.surfaces.openai.images import Ratio, crop_event_images
 from switchyard.surfaces.render import error_body
 from switchyard.surfaces.responses import json_response
+from switchyard.surfaces.served import counting_tokens
 from switchyard.surfaces.sse import EventStream
 from switchyard.translate import (
     OpenAIChatStream,
@@ -115,7 +115,7 @@ class _Call:
             self.ctx,
             self.family,
             lambda account: self.client.stream(account, self.model, self.request),
-            tokens=batch_tokens,
+            tokens=counting_tokens(self.ctx),
             session=self.session,
             avoid=self.client.catalogue.unfit_accounts(self.model),
         )

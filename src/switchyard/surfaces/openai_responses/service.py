@@ -20,15 +20,16 @@ from typing import Any
 import anyio
 from starlette.responses import Response
 
-from switchyard.errors import InternalError, NotFound, SwitchyardError
+from switchyard.errors import STREAM_CUT, InternalError, NotFound, SwitchyardError
 from switchyard.pool import failover
-from switchyard.pool.stream import batch_tokens, close_quietly
+from switchyard.pool.stream import close_quietly
 from switchyard.runtime import Runtime
 from switchyard.store import openai_responses as stored
 from switchyard.surfaces.context import RequestContext
 from switchyard.surfaces.openai_responses import protocol, upstreams
 from switchyard.surfaces.openai_responses.upstreams import Upstream
 from switchyard.surfaces.responses import json_response
+from switchyard.surfaces.served import counting_tokens
 from switchyard.surfaces.sse import EventStream
 from switchyard.translate.gemini_responses import ResponsesStream
 from switchyard.translate.openai_tools import claude_placeholder_args, tool_name_map
@@ -124,7 +125,7 @@ class _Call:
             self.ctx,
             self.upstream.family,
             self.upstream.start,
-            tokens=batch_tokens,
+            tokens=counting_tokens(self.ctx),
             session=self.upstream.session,
             avoid=self.upstream.avoid,
         )
@@ -139,6 +140,7 @@ class _Call:
             interval_s=self.runtime.settings.keepalive_interval_s,
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **self.upstream.headers},
+            cut_frame=lambda: b"".join(self.state.fail(STREAM_CUT)),
         )
 
     def _frames(self, batch: list[Event]) -> list[bytes]:
