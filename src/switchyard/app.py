@@ -31,6 +31,7 @@ from switchyard.providers.antigravity import AntigravityClient
 from switchyard.providers.gemini_web.client import GeminiWebProvider
 from switchyard.providers.gemini_web.files import MediaFiles
 from switchyard.providers.gemini_web.hooks import PoolHooks
+from switchyard.redis_link import open_redis_link
 from switchyard.runtime import Runtime
 from switchyard.store.db import open_store
 from switchyard.store.thought_signatures import open_signature_backing
@@ -124,10 +125,14 @@ def create_app(
     async def _gateway_lifespan() -> AsyncIterator[None]:
         store = await open_store(settings)
         runtime.store = store
-        runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s)
+        runtime.redis = link = open_redis_link(settings, runtime.metrics)
+        if link is not None:
+            await link.check()  # unreachable: start on the process's own state, readiness says so
+            link.start()
+        runtime.guard = KeyGuard(store, cache_ttl_s=settings.key_cache_ttl_s, link=link)
         runtime.usage = UsageRecorder(store, flush_interval_s=settings.usage_flush_interval_s)
         runtime.usage.start()
-        runtime.pool = pool = await open_pool(store, settings)
+        runtime.pool = pool = await open_pool(store, settings, link)
         signature_backing, signature_redis = open_signature_backing(store, settings)
         runtime.signatures.attach(signature_backing)
         runtime.providers["antigravity"] = antigravity = AntigravityClient(settings)
@@ -152,6 +157,8 @@ def create_app(
             await quotas.aclose()
             await pool.aclose()
             await runtime.usage.close()
+            if link is not None:
+                await link.aclose()
             for provider in runtime.providers.values():
                 close = getattr(provider, "aclose", None)
                 if close is not None:

@@ -33,7 +33,10 @@ def build_router() -> APIRouter:
             return json_response(
                 {"status": "store unreachable", "error": type(exc).__name__}, status_code=503
             )
-        return json_response({"status": "ready", "store": "ok", "accounts_enabled": int(accounts or 0)})
+        body = {"status": "ready", "store": "ok", "accounts_enabled": int(accounts or 0)}
+        if runtime.redis is not None:  # ready either way: without Redis, limits hold per instance
+            body["redis"] = "ok" if runtime.redis.up else "unreachable"
+        return json_response(body)
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(runtime: RuntimeDep) -> Response:

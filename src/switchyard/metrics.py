@@ -18,6 +18,7 @@ class Metrics:
     upstream_errors: Counter
     open_streams: Gauge
     tokens: Counter
+    redis_up: Gauge
 
 
 def create_metrics() -> Metrics:
@@ -55,6 +56,12 @@ def create_metrics() -> Metrics:
             "switchyard_tokens",
             "Tokens by provider, model and kind (prompt, completion, reasoning).",
             ["provider", "model", "kind"],
+            registry=registry,
+        ),
+        redis_up=Gauge(
+            "switchyard_redis_up",
+            "1 while Redis answers, 0 while limits and slots run on this instance alone (set only "
+            "when SWITCHYARD_REDIS_URL is configured).",
             registry=registry,
         ),
     )

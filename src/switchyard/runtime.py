@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from switchyard.keys.guard import KeyGuard
     from switchyard.pool.pool import AccountPool
+    from switchyard.redis_link import RedisLink
     from switchyard.store.db import Store
     from switchyard.usage import UsageRecorder
 
@@ -32,6 +33,8 @@ class Runtime:
     media_client: httpx.AsyncClient | None = None
     """For downloading clients' media URLs (`fetch.create_media_client`); opened in the lifespan."""
     ready: bool = False
+    redis: RedisLink | None = None
+    """The Redis link when `SWITCHYARD_REDIS_URL` is set; `redis.up` says whether it answers."""
 
     def require_store(self) -> Store:
         if self.store is None:

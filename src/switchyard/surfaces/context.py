@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchyard import redis_link
 from switchyard.ids import new_id
 from switchyard.keys.guard import KeyRecord, Lease
 from switchyard.runtime import Runtime
@@ -81,6 +82,7 @@ class GatewayMiddleware:
         id_header = (b"x-request-id", request_id.encode())
 
         completed = False
+        batch = redis_link.open_batch()  # the request's deferred Redis writes go out together
 
         async def send_wrapper(message: Message) -> None:
             nonlocal completed
@@ -112,6 +114,7 @@ class GatewayMiddleware:
             raise
         finally:
             self._finish(ctx, scope)
+            redis_link.close_batch(batch)
 
     def _finish(self, ctx: RequestContext, scope: Scope) -> None:
         ended = time.perf_counter()
