@@ -138,9 +138,10 @@ class Settings(BaseSettings):
     for a slot before it gets a 429 (an account at its cap is skipped while another is free)."""
     redis_prefix: str = "switchyard"
     """Prefix of every Redis key, so several deployments (or tests) can share one Redis."""
-    redis_timeout_s: float = 0.5
+    redis_timeout_s: float = 1.0
     """A Redis command not answered this soon marks Redis unreachable: limits and slots fall back
-    to this process until a probe (every second) sees it answer again."""
+    to this process until a probe (every second) sees it answer again. Not much lower: a gateway
+    whose event loop lags under load would take its own lag for a Redis outage."""
     slot_lease_s: float = 30.0
     """With Redis, an in-flight slot (an account's or a key's) is a lease renewed every third of
     this by the instance holding it: a crashed instance's slots free themselves within it."""

@@ -51,6 +51,7 @@ class RedisDown(Exception):
 class _Batch:
     writes: list[tuple[RedisLink, Deferred]] = field(default_factory=list)
     closed: bool = False
+    token: contextvars.Token[_Batch | None] | None = None
 
 
 _batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("switchyard_redis_batch", default=None)
@@ -59,13 +60,16 @@ _batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("switchya
 def open_batch() -> _Batch:
     """Start gathering the current request's deferred writes (the middleware, per request)."""
     batch = _Batch()
-    _batch.set(batch)
+    batch.token = _batch.set(batch)
     return batch
 
 
 def close_batch(batch: _Batch) -> None:
     """Hand the request's deferred writes to their links, to go out in one pipeline."""
     batch.closed = True
+    if batch.token is not None:
+        with contextlib.suppress(ValueError):  # set in another context: nothing to undo here
+            _batch.reset(batch.token)
     for link, write in batch.writes:
         link.defer(write, batched=False)
     batch.writes.clear()
@@ -74,7 +78,7 @@ def close_batch(batch: _Batch) -> None:
 class RedisLink:
     """One Redis client, its health, its write-behind queue and its lease renewer."""
 
-    def __init__(self, url: str, *, prefix: str, timeout_s: float = 0.5, lease_s: float = 30.0) -> None:
+    def __init__(self, url: str, *, prefix: str, timeout_s: float = 1.0, lease_s: float = 30.0) -> None:
         self.redis: Redis = Redis.from_url(
             url,
             decode_responses=True,
