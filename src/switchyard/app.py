@@ -43,6 +43,7 @@ from switchyard.providers.antigravity import AntigravityClient
 from switchyard.providers.gemini_web.client import GeminiWebProvider
 from switchyard.providers.gemini_web.files import MediaFiles
 from switchyard.providers.gemini_web.hooks import PoolHooks
+from switchyard.redis_link import open_redis_link
 from switchyard.runtime import Runtime
 from switchyard.shared.changes import ChangeFeed
 from switchyard.shared.flight import SharedFlight
@@ -162,15 +163,20 @@ def create_app(
     async def _gateway_lifespan() -> AsyncIterator[None]:
         store = await open_store(settings)
         runtime.store = store
+        runtime.redis = link = open_redis_link(settings, runtime.metrics)
+        if link is not None:
+            await link.check()  # unreachable: start on the process's own state, readiness says so
+            link.start()
         runtime.guard = KeyGuard(
             store,
             cache_ttl_s=settings.key_cache_ttl_s,
             default_max_concurrent=settings.key_default_max_concurrent,
+            link=link,
         )
         runtime.usage, usage_redis = open_usage(store, settings)
         runtime.usage.start()
         runtime.metrics.store_up.set_function(lambda: 1.0 if store.health.up else 0.0)
-        runtime.pool = pool = await open_pool(store, settings)
+        runtime.pool = pool = await open_pool(store, settings, link)
         signature_backing, signature_redis = open_signature_backing(store, settings)
         runtime.signatures.attach(signature_backing)
         shared_flight = (
@@ -215,6 +221,8 @@ def create_app(
             await runtime.usage.close()
             if usage_redis is not None:
                 await usage_redis.aclose()
+            if link is not None:
+                await link.aclose()
             for provider in runtime.providers.values():
                 close = getattr(provider, "aclose", None)
                 if close is not None:

@@ -35,9 +35,17 @@ def build_router() -> APIRouter:
             runtime.store.health.failed(exc)
             # Still ready: keys and accounts seen before are served from memory, usage is spooled
             # (README "When a dependency is down"); a load balancer should keep sending traffic.
-            return json_response({"status": "degraded", "store": "unreachable", "error": type(exc).__name__})
-        runtime.store.health.ok()
-        return json_response({"status": "ready", "store": "ok", "accounts_enabled": int(accounts or 0)})
+            body: dict[str, object] = {
+                "status": "degraded",
+                "store": "unreachable",
+                "error": type(exc).__name__,
+            }
+        else:
+            runtime.store.health.ok()
+            body = {"status": "ready", "store": "ok", "accounts_enabled": int(accounts or 0)}
+        if runtime.redis is not None:  # ready either way: without Redis, limits hold per instance
+            body["redis"] = "ok" if runtime.redis.up else "unreachable"
+        return json_response(body)
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(runtime: RuntimeDep) -> Response:

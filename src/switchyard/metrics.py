@@ -19,6 +19,7 @@ class Metrics:
     open_streams: Gauge
     tokens: Counter
     store_up: Gauge
+    redis_up: Gauge
 
 
 def create_metrics() -> Metrics:
@@ -62,6 +63,12 @@ def create_metrics() -> Metrics:
             "switchyard_store_up",
             "1 while the store (database) answers, 0 while it is unreachable and the gateway "
             "serves from memory.",
+            registry=registry,
+        ),
+        redis_up=Gauge(
+            "switchyard_redis_up",
+            "1 while Redis answers, 0 while limits and slots run on this instance alone (set only "
+            "when SWITCHYARD_REDIS_URL is configured).",
             registry=registry,
         ),
     )

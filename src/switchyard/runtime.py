@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from switchyard.keys.guard import KeyGuard
     from switchyard.pool.pool import AccountPool
+    from switchyard.redis_link import RedisLink
     from switchyard.shared.changes import Change, ChangeFeed
     from switchyard.store.db import Store
     from switchyard.usage import UsageRecorder
@@ -35,6 +36,8 @@ class Runtime:
     changes: ChangeFeed | None = None
     """Key/account change notices to and from the other instances (`shared/changes.py`)."""
     ready: bool = False
+    redis: RedisLink | None = None
+    """The Redis link when `SWITCHYARD_REDIS_URL` is set; `redis.up` says whether it answers."""
 
     def apply_change(self, change: Change) -> None:
         """Drop what a key or account change made stale (the change feed calls this)."""

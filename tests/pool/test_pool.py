@@ -179,6 +179,7 @@ def test_redis_state_serves_the_gateway(tmp_path: Path) -> None:
     async def probe() -> None:
         state = await redis_or_skip(prefix)
         await state.aclose()
+        await state.link.aclose()
 
     asyncio.run(probe())
     with antigravity_stack(

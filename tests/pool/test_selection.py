@@ -33,9 +33,19 @@ def test_quota_aware_prefers_the_most_quota_and_shares_within_a_band() -> None:
         Candidate(4, quota_remaining=None),  # never read: assumed full
     ]
     assert rank("quota-aware", candidates, 0)[-1] == 1
-    assert rank("quota-aware", candidates, 0)[0] == 4
+    # 4 (assumed full) shares the top band with 2: both idle, so they take turns.
+    assert {rank("quota-aware", candidates, turn)[0] for turn in range(4)} == {2, 4}
     # 0.93 and 0.97 share the 0.9 band: the idle one goes first.
     assert rank("quota-aware", candidates[:3], 0) == [2, 3, 1]
+
+
+def test_an_account_at_exactly_full_quota_is_not_alone_in_the_top_band() -> None:
+    """Issue 16: a fresh account (100 %) took every request while another had 95 % left."""
+    fresh, used = Candidate(1, quota_remaining=1.0), Candidate(2, quota_remaining=0.95)
+    assert {rank("quota-aware", [fresh, used], turn)[0] for turn in range(2)} == {1, 2}
+    busy_fresh = Candidate(1, quota_remaining=1.0, in_flight=2)
+    assert rank("quota-aware", [busy_fresh, used], 0)[0] == 2  # same band: the idle one first
+    assert rank("quota-aware", [fresh, Candidate(2, quota_remaining=0.85)], 1)[0] == 1
 
 
 def test_quota_aware_ties_take_turns() -> None:

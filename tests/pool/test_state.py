@@ -14,21 +14,25 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from switchyard.pool.redis_state import RedisPoolState
+from switchyard.pool.redis_state import SharedPoolState
 from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState
+from switchyard.redis_link import RedisLink
 
 REDIS_URL = os.environ.get("SWITCHYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-async def redis_or_skip(prefix: str) -> RedisPoolState:
-    state = RedisPoolState(REDIS_URL, prefix=prefix)
+async def redis_or_skip(prefix: str, **options: float) -> SharedPoolState:
+    """A shared state on the local Redis under `prefix` (its link started), or skip."""
+    link = RedisLink(REDIS_URL, prefix=prefix, **options)
+    state = SharedPoolState(link)
     try:
-        await asyncio.wait_for(state.ping(), 2)
+        await asyncio.wait_for(link.redis.ping(), 2)
     except Exception as exc:  # unreachable, refused, timed out
-        await state.aclose()
+        await link.aclose()
         if os.environ.get("CI") == "true":
             raise AssertionError(f"Redis at {REDIS_URL} is required under CI: {exc!r}") from exc
-        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__}); RedisPoolState untested")
+        pytest.skip(f"no Redis at {REDIS_URL} ({type(exc).__name__}); SharedPoolState untested")
+    link.start()
     return state
 
 
@@ -56,11 +60,14 @@ def on_state(request: pytest.FixtureRequest) -> Callable[[StateTest], None]:
     return run
 
 
-async def _drop(state: RedisPoolState, prefix: str) -> None:
-    keys = [key async for key in state._redis.scan_iter(f"{prefix}:*")]
-    if keys:
-        await state._redis.delete(*keys)
+async def _drop(state: SharedPoolState, prefix: str) -> None:
     await state.aclose()
+    await state.link.aclose()
+    redis = RedisLink(REDIS_URL, prefix=prefix).redis
+    keys = [key async for key in redis.scan_iter(f"{prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
 
 
 def test_cooldowns_are_per_account_and_family_and_expire(on_state: Callable[[StateTest], None]) -> None:
@@ -92,21 +99,40 @@ def test_a_later_cooldown_wins_over_an_earlier_one(on_state: Callable[[StateTest
 
 def test_slots_respect_the_cap(on_state: Callable[[StateTest], None]) -> None:
     async def body(state: PoolState) -> None:
-        assert await state.acquire(1, 2) and await state.acquire(1, 2)
-        assert not await state.acquire(1, 2)
+        first, second = await state.take([1], 2, "claude"), await state.take([1], 2, "claude")
+        assert first is not None and second is not None and first.lease_id != second.lease_id
+        assert await state.take([1], 2, "claude") is None
         assert await state.in_flight([1, 2]) == {1: 2, 2: 0}
-        await state.release(1)
-        assert await state.acquire(1, 2)
-        assert await state.acquire(2, 0) and await state.acquire(2, 0)  # 0 = no cap
+        await state.release(first, urgent=True)
+        await asyncio.sleep(0.05)  # a shared state sends releases in the background
+        assert await state.take([1], 2, "claude") is not None
+        assert await state.take([2], 0, "claude") and await state.take([2], 0, "claude")  # 0 = no cap
+        full = await state.take([1, 2], 2, "claude")  # both full
+        assert full is None
+        assert (await state.take([1, 2], 3, "claude") or full).account_id == 1  # type: ignore[union-attr]
 
     on_state(body)
 
 
-def test_concurrent_acquires_never_exceed_the_cap(on_state: Callable[[StateTest], None]) -> None:
+def test_concurrent_takes_never_exceed_the_cap(on_state: Callable[[StateTest], None]) -> None:
     async def body(state: PoolState) -> None:
-        results = await asyncio.gather(*(state.acquire(5, 3) for _ in range(20)))
-        assert sum(results) == 3
+        results = await asyncio.gather(*(state.take([5], 3, "claude") for _ in range(20)))
+        assert sum(slot is not None for slot in results) == 3
         assert (await state.in_flight([5]))[5] == 3
+
+    on_state(body)
+
+
+def test_take_prefers_the_session_account_and_counts_the_use(
+    on_state: Callable[[StateTest], None],
+) -> None:
+    async def body(state: PoolState) -> None:
+        slot = await state.take([2, 1], 0, "claude", session="conv", sticky_ttl_s=60)
+        assert slot is not None and slot.account_id == 2
+        again = await state.take([1, 2], 0, "claude", session="conv", sticky_ttl_s=60)
+        assert again is not None and again.account_id == 2  # the conversation's account first
+        assert await state.sticky("conv") == 2
+        assert (await state.recent_uses("claude", [1, 2]))[2] == 2
 
     on_state(body)
 
@@ -140,12 +166,38 @@ def test_two_redis_clients_share_state() -> None:
 async def _two_clients() -> None:
     prefix = f"switchyard-test-{uuid.uuid4().hex[:8]}"
     first = await redis_or_skip(prefix)
-    second = RedisPoolState(REDIS_URL, prefix=prefix)
+    second = await redis_or_skip(prefix)
     try:
         await first.set_cooldown(1, "claude", Cooldown(time.time() + 30, "rate limited"))
-        assert await first.acquire(1, 1)
-        assert not await second.acquire(1, 1)  # another instance sees the slot taken
+        assert await first.take([1], 1, "claude")
+        assert await second.take([1], 1, "claude") is None  # another instance sees the slot taken
         assert (await second.cooldowns("claude", [1]))[1].reason == "rate limited"
     finally:
         await _drop(first, prefix)
         await second.aclose()
+        await second.link.aclose()
+
+
+def test_a_dead_holders_slots_free_themselves_within_the_lease() -> None:
+    """Issue 16: `kill -9` of an instance left its slots held for 15 minutes. A lease no process
+    renews expires; the live holder's leases are renewed and stay."""
+
+    async def go() -> None:
+        prefix = f"switchyard-test-{uuid.uuid4().hex[:8]}"
+        dead = await redis_or_skip(prefix, lease_s=0.6)
+        live = await redis_or_skip(prefix, lease_s=0.6)
+        try:
+            assert await dead.take([1], 1, "claude") is not None
+            kept = await live.take([2], 1, "claude")
+            assert kept is not None
+            for task in dead.link._tasks:  # the process dies: nothing renews or releases its lease
+                task.cancel()
+            assert await live.take([1], 1, "claude") is None
+            await asyncio.sleep(1.0)
+            assert await live.take([1], 1, "claude") is not None  # the dead one's slot expired
+            assert await dead.take([2], 1, "claude") is None  # the live one's was renewed
+        finally:
+            await _drop(live, prefix)
+            await dead.link.redis.aclose()
+
+    asyncio.run(go())

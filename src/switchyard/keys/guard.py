@@ -4,9 +4,15 @@ Looking a key up costs a database round trip, so known keys are cached for `cach
 change made anywhere (admin API, CLI, another instance) drops the cache at once through the change
 feed (`shared/changes.py`), and without Redis a CLI change applies within the TTL. Unknown keys are
 not cached: a key created elsewhere must work on its first request here. While the store is
-unreachable a key seen before is served from the cache however old; a key never seen gets a 503. Rate windows,
-concurrency and quota counters live in this process; quota counters are seeded from the usage
-table the first time a key is seen in a period, so they survive restarts.
+unreachable a key seen before is served from the cache however old; a key never seen gets a 503.
+
+Without Redis, rate windows, concurrency and quota counters live in this process; quota counters
+are seeded from the usage table the first time a key is seen in a period, so they survive restarts.
+With Redis (`SWITCHYARD_REDIS_URL`) a key that has any of these limits is admitted by one Redis
+script (`shared_limits.py`), so several instances enforce them as one; while Redis is unreachable
+the process's own counters take over (reseeded from the usage table at each outage). The default
+concurrency cap of keys without their own (`default_max_concurrent`) is counted with the key's other
+limits: across instances when the key has a shared limit, else in this process.
 
 A request counts toward the request quota from its admission, and is refunded when it ends in a
 4xx other than 499: the client is charged neither for its own mistakes nor for refusals, but is
@@ -20,7 +26,9 @@ import asyncio
 import fnmatch
 import hmac
 import time
+import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +38,8 @@ from sqlalchemy import func, select
 from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimited
 from switchyard.keys.limits import Quota, period_bounds
 from switchyard.keys.service import KeyLimits, hash_key, limits_of
+from switchyard.keys.shared_limits import QuotaTerm, SharedLimits, Verdict
+from switchyard.redis_link import RedisDown, RedisLink
 from switchyard.store.db import Store
 from switchyard.store.reachable import store_unreachable
 from switchyard.store.tables import ClientKey, UsageEvent
@@ -69,28 +79,41 @@ def is_refunded(status: int) -> bool:
 
 
 class Lease:
-    """Holds one concurrency slot of a key until released (at the end of the response or stream)."""
+    """Holds one concurrency slot of a key until released (at the end of the response or stream);
+    `on_release(status)` gives it back and refunds the request when `is_refunded(status)`."""
 
-    __slots__ = ("_counted_in", "_released", "_state", "key")
+    __slots__ = ("_on_release", "_released", "key")
 
-    def __init__(self, key: KeyRecord, state: _KeyState, counted_in: float | None) -> None:
+    def __init__(self, key: KeyRecord, on_release: Callable[[int | None], None]) -> None:
         self.key = key
-        self._state = state
+        self._on_release = on_release
         self._released = False
-        self._counted_in = counted_in
-        """The end of the quota period this request was counted in (None: not counted)."""
 
     def release(self, status: int | None = None) -> None:
         if not self._released:
             self._released = True
-            self._state.in_flight -= 1
-            requests = self._state.requests
-            if status is not None and is_refunded(status) and self._counted_in == requests.period_end:
-                requests.used = max(0, requests.used - 1)
+            self._on_release(status)
+
+
+def _memory_release(state: _KeyState, counted_in: float | None) -> Callable[[int | None], None]:
+    """`counted_in`: the end of the quota period this request was counted in (None: not counted)."""
+
+    def release(status: int | None) -> None:
+        state.in_flight -= 1
+        requests = state.requests
+        if status is not None and is_refunded(status) and counted_in == requests.period_end:
+            requests.used = max(0, requests.used - 1)
+
+    return release
 
 
 def _fmt_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _shared(limits: KeyLimits) -> bool:
+    """The key has a limit that instances must share (else no Redis round trip is needed)."""
+    return bool(limits.rpm or limits.max_concurrent or limits.quota_requests or limits.quota_tokens)
 
 
 def model_allowed(patterns: list[str] | None, provider: str, model: str) -> bool:
@@ -104,7 +127,14 @@ def model_allowed(patterns: list[str] | None, provider: str, model: str) -> bool
 class KeyGuard:
     """Authenticates presented keys and admits requests against their limits."""
 
-    def __init__(self, store: Store, *, cache_ttl_s: float = 2.0, default_max_concurrent: int = 0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cache_ttl_s: float = 2.0,
+        default_max_concurrent: int = 0,
+        link: RedisLink | None = None,
+    ) -> None:
         self._store = store
         self._cache_ttl_s = cache_ttl_s
         self._default_max_concurrent = default_max_concurrent
@@ -115,6 +145,18 @@ class KeyGuard:
         self._loading: dict[str, asyncio.Future[KeyRecord | None]] = {}
         self._generation = 0
         """Bumped by `forget`: a lookup that began before a change must not cache what it read."""
+        self._link = link
+        self._shared = SharedLimits(link) if link is not None else None
+        self._seeded: dict[tuple[int, str], float] = {}
+        """(key, kind) → the end of the period whose Redis counter this process seeded."""
+        if link is not None:
+            link.on_change(self._redis_changed)
+
+    def _redis_changed(self, up: bool) -> None:
+        if not up:
+            # The process's counters take over: start them from the usage table, not from
+            # whatever they held at the last outage.
+            self._states.clear()
 
     async def authenticate(self, presented: str | None) -> KeyRecord:
         if not presented:
@@ -194,6 +236,11 @@ class KeyGuard:
                 param="model",
                 code="model_not_allowed",
             )
+        if self._shared is not None and self._link is not None and self._link.up and _shared(limits):
+            try:
+                return await self._admit_shared(key, self._shared)
+            except RedisDown:
+                pass  # served from this process's counters until Redis answers again
         state = self._states.setdefault(key.id, _KeyState())
         now = time.time()
         # Seed the quota counters first: from here on, no await until the request is counted.
@@ -204,14 +251,9 @@ class KeyGuard:
         now = time.time()
         if limits.rpm:
             self._check_rpm(key, state, limits.rpm, now)
-        max_concurrent = limits.max_concurrent or self._default_max_concurrent
+        max_concurrent = self._max_concurrent(limits)
         if max_concurrent and state.in_flight >= max_concurrent:
-            raise RateLimited(
-                f"API key '{key.name}' reached its concurrency limit of {max_concurrent} "
-                "requests in flight; retry when one finishes.",
-                retry_after=1,
-                code="concurrency_limit_exceeded",
-            )
+            raise self._concurrency_error(key, max_concurrent)
         if limits.quota_requests and state.requests.used >= limits.quota_requests.limit:
             raise self._quota_error(key, "request", limits.quota_requests, state.requests, now)
         if limits.quota_tokens and state.tokens.used >= limits.quota_tokens.limit:
@@ -223,10 +265,96 @@ class KeyGuard:
             state.requests.used += 1
             counted_in = state.requests.period_end
         state.in_flight += 1
-        return Lease(key, state, counted_in)
+        return Lease(key, _memory_release(state, counted_in))
+
+    async def _admit_shared(self, key: KeyRecord, shared: SharedLimits) -> Lease:
+        """Admission by the Redis script; a counter Redis lacks is seeded and the script re-run."""
+        limits = key.limits
+        max_concurrent = self._max_concurrent(limits)
+        lease_id = uuid.uuid4().hex[:16]
+        now = time.time()
+        quotas = {"requests": limits.quota_requests, "tokens": limits.quota_tokens}
+        need_seed: set[str] = set()
+        for _ in range(3):
+            terms = [
+                await self._term(key, kind, quota, now, kind in need_seed)
+                for kind, quota in quotas.items()
+                if quota
+            ]
+            verdict = await shared.admit(key.id, lease_id, limits.rpm or 0, max_concurrent, terms)
+            if verdict.outcome != "seed":
+                break
+            need_seed.add(verdict.kind)
+        else:
+            raise RedisDown("a quota counter could not be seeded")
+        self._refuse(key, verdict, {t.kind: t for t in terms}, now, max_concurrent)
+        for term in terms:
+            if term.seed is not None:
+                self._seeded[(key.id, term.kind)] = term.period_end
+        slots = shared.slots_key(key.id) if max_concurrent else None
+        if slots is not None:
+            shared.link.hold(slots, lease_id)
+        counted = (
+            shared.quota_key(key.id, "requests", period_bounds(limits.quota_requests.period, now)[1])
+            if limits.quota_requests
+            else None
+        )
+
+        def release(status: int | None) -> None:
+            if slots is not None:
+                shared.link.drop(slots, lease_id)
+            if counted is not None and status is not None and is_refunded(status):
+                shared.add(counted, -1)
+
+        return Lease(key, release)
+
+    async def _term(self, key: KeyRecord, kind: str, quota: Quota, now: float, force: bool) -> QuotaTerm:
+        """The quota for the script, with a seed from the usage table unless this process already
+        seeded the period's counter (and Redis did not ask again)."""
+        start, end = period_bounds(quota.period, now)
+        seed = None
+        if force or self._seeded.get((key.id, kind)) != end:
+            seed = await self._used_since(key.id, start, kind)
+        return QuotaTerm(kind, quota.limit, end, seed)
+
+    def _refuse(
+        self, key: KeyRecord, verdict: Verdict, terms: dict[str, QuotaTerm], now: float, max_concurrent: int
+    ) -> None:
+        """Raise the same errors as the in-process checks for the script's refusal."""
+        limits = key.limits
+        if verdict.outcome == "rpm":
+            raise RateLimited(
+                f"API key '{key.name}' reached its rate limit of {limits.rpm} requests per minute.",
+                retry_after=verdict.oldest_ms / 1000 + RPM_WINDOW_S - now,
+                code="rate_limit_exceeded",
+            )
+        if verdict.outcome == "concurrency":
+            raise self._concurrency_error(key, max_concurrent)
+        if verdict.outcome == "quota":
+            term = terms[verdict.kind]
+            quota = limits.quota_requests if verdict.kind == "requests" else limits.quota_tokens
+            assert quota is not None
+            counter = _Counter(period_bounds(quota.period, now)[0], term.period_end, verdict.used)
+            raise self._quota_error(key, verdict.kind.removesuffix("s"), quota, counter, now)
+
+    def _max_concurrent(self, limits: KeyLimits) -> int:
+        """The key's own cap, else the gateway's default for keys without one (0: none)."""
+        return limits.max_concurrent or self._default_max_concurrent
+
+    @staticmethod
+    def _concurrency_error(key: KeyRecord, cap: int) -> RateLimited:
+        return RateLimited(
+            f"API key '{key.name}' reached its concurrency limit of {cap} "
+            "requests in flight; retry when one finishes.",
+            retry_after=1,
+            code="concurrency_limit_exceeded",
+        )
 
     def add_tokens(self, key: KeyRecord, tokens: int) -> None:
         """Count a finished request's tokens toward the key's token quota."""
+        quota = key.limits.quota_tokens
+        if self._shared is not None and self._link is not None and self._link.up and quota and tokens:
+            self._shared.add(self._shared.quota_key(key.id, "tokens", period_bounds(quota.period)[1]), tokens)
         state = self._states.get(key.id)
         if state is not None and key.limits.quota_tokens and tokens:
             state.tokens.used += tokens

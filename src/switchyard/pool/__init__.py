@@ -3,7 +3,8 @@
 decisions.py   THE decision table: upstream error class → action on the account and request
 selection.py   strategies (round-robin, least-used, quota-aware) and session stickiness
 state.py       the fast-state interface (`PoolState`) and its in-process implementation
-redis_state.py the same on Redis, for several gateway instances (`SWITCHYARD_REDIS_URL`)
+redis_state.py the same on Redis, for several gateway instances (`SWITCHYARD_REDIS_URL`), with
+               the process's memory as the fallback while Redis is unreachable
 pool.py        accounts per provider, `choose`, `on_failure`, `rest`, `disable`
 resting.py     the 429 message when no account can serve
 failover.py    runs a call on one account after another, before the first byte only
@@ -17,19 +18,18 @@ from __future__ import annotations
 from switchyard.config import Settings
 from switchyard.pool.pool import AccountPool
 from switchyard.pool.state import MemoryPoolState, PoolState
+from switchyard.redis_link import RedisLink
 from switchyard.store.db import Store
 
 
-async def open_pool(store: Store, settings: Settings) -> AccountPool:
-    """The pool as configured: Redis-backed state when `redis_url` is set (checked now, so a
-    wrong URL fails the start-up rather than the first request), in-process state otherwise."""
+async def open_pool(store: Store, settings: Settings, link: RedisLink | None = None) -> AccountPool:
+    """The pool as configured: Redis-backed state when a `link` is given (`SWITCHYARD_REDIS_URL`),
+    in-process state otherwise."""
     state: PoolState
-    if settings.redis_url:
-        from switchyard.pool.redis_state import RedisPoolState
+    if link is not None:
+        from switchyard.pool.redis_state import SharedPoolState
 
-        redis_state = RedisPoolState(settings.redis_url, prefix=settings.redis_prefix)
-        await redis_state.ping()
-        state = redis_state
+        state = SharedPoolState(link, snapshot_interval_s=settings.redis_snapshot_interval_s)
     else:
         state = MemoryPoolState()
     return AccountPool(

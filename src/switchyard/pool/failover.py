@@ -128,6 +128,7 @@ class Attempts:
     async def next_account(self) -> UpstreamAccount:
         """The account for the next attempt, its slot taken and the request counted."""
         account = await self._waited_account()
+        chosen = account is None
         if account is None:
             if self.last is not None and self.accounts_used >= self.max_attempts:
                 raise self.last
@@ -135,7 +136,7 @@ class Attempts:
             self.accounts_used += 1
             self.same_account_waits = 0
         self.ctx.account = account.name
-        await self.pool.count_request(account, self.family)
+        await self.pool.count_request(account, self.family, noted=chosen)
         return account
 
     async def _waited_account(self) -> UpstreamAccount | None:

@@ -22,8 +22,8 @@ from switchyard.errors import NoAccountConfigured, UpstreamError
 from switchyard.pool import persist
 from switchyard.pool.decisions import Action, Decision, decide
 from switchyard.pool.resting import unavailable
-from switchyard.pool.selection import Candidate, Strategy, prefer_sticky, rank
-from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState
+from switchyard.pool.selection import Candidate, Strategy, rank
+from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState, Slot
 from switchyard.pool.stream import tokens_of
 from switchyard.pool.waiting import SlotQueue, Waiter
 from switchyard.shared.accounts import UpstreamAccount
@@ -61,6 +61,8 @@ class AccountPool:
         self.busy_wait_s = busy_wait_s
         self._waiting: dict[str, SlotQueue] = {}
         """Requests waiting for a slot, per provider (`waiting.py`)."""
+        self._held: dict[int, list[Slot]] = {}
+        """This process's slots per account (leases with Redis), given back by `release`."""
         self.max_concurrency = max_concurrency
         self._flush_interval_s = flush_interval_s
         self._accounts: dict[str, dict[int, UpstreamAccount]] = {}
@@ -80,7 +82,10 @@ class AccountPool:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start writing counters to the store in the background."""
+        """Start writing counters to the store in the background (and the state's own tasks)."""
+        start_state = getattr(self.state, "start", None)
+        if start_state is not None:
+            start_state()
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_loop(), name="pool-counters")
 
@@ -230,13 +235,14 @@ class AccountPool:
     ) -> UpstreamAccount | None:
         """The first account of the ranking (the conversation's own first) with a free slot."""
         ranking = await self._ranking(provider, family, list(ready))
-        sticky = await self.state.sticky(session) if session and self.sticky_sessions else None
-        for account_id in prefer_sticky(ranking, sticky):
-            if await self.state.acquire(account_id, self.max_concurrency):
-                if session and self.sticky_sessions:  # (re)set: the TTL runs from the last turn
-                    await self.state.set_sticky(session, account_id, self.sticky_ttl_s)
-                return ready[account_id]
-        return None
+        sticky = session if session and self.sticky_sessions else None
+        slot = await self.state.take(
+            ranking, self.max_concurrency, family, session=sticky, sticky_ttl_s=self.sticky_ttl_s
+        )
+        if slot is None:
+            return None
+        self._held.setdefault(slot.account_id, []).append(slot)
+        return ready[slot.account_id]
 
     async def _ranking(self, provider: str, family: str, ids: list[int]) -> list[int]:
         in_flight = await self.state.in_flight(ids)
@@ -257,18 +263,27 @@ class AccountPool:
         return rank(self.strategy, candidates, turn)
 
     async def release(self, account: UpstreamAccount) -> None:
-        """Give back the slot `choose` took, and wake the request whose turn it is."""
-        await self.state.release(account.id)
+        """Give back a slot `choose` took on this account (this process's slots of one account are
+        alike), and wake the request whose turn it is."""
         queue = self._waiting.get(account.provider)
+        held = self._held.get(account.id)
+        if held:
+            slot = held.pop()
+            if not held:
+                del self._held[account.id]
+            # A slot someone waits for goes back to Redis at once, not with the request's batch.
+            await self.state.release(slot, urgent=bool(queue))
         if queue:
             queue.wake_first()
 
     # --- outcomes ----------------------------------------------------------------------------
 
-    async def count_request(self, account: UpstreamAccount, family: str) -> None:
-        """One upstream request is about to be sent as `account` (rate window and counters)."""
+    async def count_request(self, account: UpstreamAccount, family: str, *, noted: bool = False) -> None:
+        """One upstream request is about to be sent as `account` (rate window and counters);
+        `noted`: `choose` counted it in the rate window already (the state's `take` does)."""
         self.counters.add(account.id, family, requests=1)
-        await self.state.note_use(account.id, family)
+        if not noted:
+            await self.state.note_use(account.id, family)
 
     def count_tokens(self, account: UpstreamAccount, family: str, tokens: int) -> None:
         if tokens > 0:

@@ -10,7 +10,9 @@ serve.
 - `quota-aware` (default): the most remaining quota for the family (from `fetchAvailableModels`,
   persisted in `account_model_state`), in bands of `QUOTA_BAND`, so accounts with about the same
   quota share the load instead of one taking every request until the next quota refresh; inside a
-  band, least-used.
+  band, least-used. The top band is closed at both ends ([0.9, 1.0]): a fresh account at exactly
+  100 % (or one never read) shares it with one at 95 %, rather than being alone at the top and
+  taking every request until its first use is seen by a quota refresh.
 """
 
 from __future__ import annotations
@@ -57,7 +59,11 @@ def _usage(candidate: Candidate) -> tuple[int, int]:
 
 def _quota_band(candidate: Candidate) -> float:
     quota = UNKNOWN_QUOTA if candidate.quota_remaining is None else candidate.quota_remaining
-    return math.floor(max(0.0, min(1.0, quota)) / QUOTA_BAND + 1e-9)
+    band = math.floor(max(0.0, min(1.0, quota)) / QUOTA_BAND + 1e-9)
+    return min(band, _TOP_BAND)
+
+
+_TOP_BAND = round(1 / QUOTA_BAND) - 1
 
 
 def prefer_sticky(ranking: list[int], sticky: int | None) -> list[int]:

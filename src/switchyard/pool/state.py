@@ -3,16 +3,22 @@ windows and sticky sessions.
 
 The decision logic (`decisions.py`, `selection.py`, `pool.py`) only talks to `PoolState`, so one
 gateway keeps it in memory (`MemoryPoolState`, the default) and several gateways behind a load
-balancer share it through Redis (`redis_state.RedisPoolState`, chosen by `SWITCHYARD_REDIS_URL`)
-without a line of the logic changing. Slow state (quota numbers, counters, disabled accounts)
-lives in the store, which every instance already shares.
+balancer share it through Redis (`redis_state.SharedPoolState`, chosen by `SWITCHYARD_REDIS_URL`,
+which falls back to a `MemoryPoolState` while Redis is unreachable) without a line of the logic
+changing. Slow state (quota numbers, counters, disabled accounts) lives in the store, which every
+instance already shares.
+
+A request holds an account through a `Slot` taken by `take`, which does in one step (one Redis
+round trip) what choosing needs to be atomic: the conversation's account first, the cap, the use
+count and the sticky session.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 RATE_WINDOW_S = 60
@@ -27,6 +33,16 @@ class Cooldown:
     reason: str
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One in-flight request's hold on an account; give it back with `PoolState.release`."""
+
+    account_id: int
+    lease_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    shared: bool = False
+    """Taken on Redis (else in this process's memory, also while Redis is unreachable)."""
+
+
 class PoolState(Protocol):
     """What the pool needs to share between requests (and, with Redis, between instances)."""
 
@@ -38,12 +54,23 @@ class PoolState(Protocol):
         """Rest the (account, family); a later `until` wins over an earlier one."""
         ...
 
-    async def acquire(self, account_id: int, cap: int) -> bool:
-        """Take one in-flight slot unless the account already has `cap` (0 = no cap)."""
+    async def take(
+        self,
+        ranking: Sequence[int],
+        cap: int,
+        family: str,
+        *,
+        session: str | None = None,
+        sticky_ttl_s: float = 0.0,
+    ) -> Slot | None:
+        """A slot on the first account of `ranking` (the session's own account first, if it is in
+        the ranking) that has fewer than `cap` in flight (0 = no cap); its use is counted in the
+        rate window and the session (if any) is (re)set to it. None when every one is full."""
         ...
 
-    async def release(self, account_id: int) -> None:
-        """Give back a slot taken by `acquire`."""
+    async def release(self, slot: Slot, *, urgent: bool = False) -> None:
+        """Give back a slot taken by `take`; `urgent`: a request waits for it (else the shared
+        state may send the release with the request's other writes, at its end)."""
         ...
 
     async def in_flight(self, account_ids: Iterable[int]) -> dict[int, int]:
@@ -99,19 +126,37 @@ class MemoryPoolState:
         if known is None or known.until <= cooldown.until or known.until <= time.time():
             self._cooldowns[(account_id, family)] = cooldown
 
-    async def acquire(self, account_id: int, cap: int) -> bool:
-        running = self._in_flight.get(account_id, 0)
-        if cap > 0 and running >= cap:
-            return False
-        self._in_flight[account_id] = running + 1
-        return True
+    async def take(
+        self,
+        ranking: Sequence[int],
+        cap: int,
+        family: str,
+        *,
+        session: str | None = None,
+        sticky_ttl_s: float = 0.0,
+    ) -> Slot | None:
+        order = list(ranking)
+        sticky = await self.sticky(session) if session else None
+        if sticky is not None and sticky in order:
+            order.remove(sticky)
+            order.insert(0, sticky)
+        for account_id in order:
+            running = self._in_flight.get(account_id, 0)
+            if cap > 0 and running >= cap:
+                continue
+            self._in_flight[account_id] = running + 1
+            await self.note_use(account_id, family)
+            if session:
+                await self.set_sticky(session, account_id, sticky_ttl_s)
+            return Slot(account_id)
+        return None
 
-    async def release(self, account_id: int) -> None:
-        running = self._in_flight.get(account_id, 0) - 1
+    async def release(self, slot: Slot, *, urgent: bool = False) -> None:
+        running = self._in_flight.get(slot.account_id, 0) - 1
         if running > 0:
-            self._in_flight[account_id] = running
+            self._in_flight[slot.account_id] = running
         else:
-            self._in_flight.pop(account_id, None)
+            self._in_flight.pop(slot.account_id, None)
 
     async def in_flight(self, account_ids: Iterable[int]) -> dict[int, int]:
         return {account_id: self._in_flight.get(account_id, 0) for account_id in account_ids}

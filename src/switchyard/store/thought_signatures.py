@@ -20,6 +20,7 @@ import time
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -171,7 +172,10 @@ class TieredSignatures:
         self.first, self.second = first, second
 
     async def save(self, entries: list[tuple[str, SignedThought]]) -> None:
-        await self.first.save(entries)
+        try:
+            await self.first.save(entries)
+        except (RedisError, OSError, TimeoutError):  # Redis away: the store still keeps them
+            log.info("thought signatures not written to Redis (unreachable); the store has them")
         await self.second.save(entries)
 
     async def aclose(self) -> None:
@@ -181,7 +185,10 @@ class TieredSignatures:
                 await close()
 
     async def load(self, keys: list[str]) -> dict[str, SignedThought]:
-        found = await self.first.load(keys)
+        try:
+            found = await self.first.load(keys)
+        except (RedisError, OSError, TimeoutError):  # Redis away: read the store alone
+            found = {}
         missing = [key for key in keys if key not in found]
         if missing:
             found.update(await self.second.load(missing))
@@ -195,6 +202,10 @@ def open_signature_backing(store: Store, settings: Settings) -> tuple[SignatureB
     )
     if not settings.redis_url:
         return backing, None
-    redis = Redis.from_url(settings.redis_url)
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+    )
     shared = RedisSignatures(redis, prefix=settings.redis_prefix, ttl_s=settings.signature_ttl_s)
     return TieredSignatures(shared, backing), redis

@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchyard import redis_link
 from switchyard.ids import new_id
 from switchyard.runtime import Runtime
 from switchyard.shared.context import RequestContext
@@ -59,6 +60,7 @@ class GatewayMiddleware:
         id_header = (b"x-request-id", request_id.encode())
 
         completed = recorded = False
+        batch = redis_link.open_batch()  # the request's deferred Redis writes go out together
 
         async def send_wrapper(message: Message) -> None:
             nonlocal completed, recorded
@@ -96,6 +98,7 @@ class GatewayMiddleware:
             raise
         finally:
             self._finish(ctx, scope, recorded)
+            redis_link.close_batch(batch)
 
     def _finish(self, ctx: RequestContext, scope: Scope, recorded: bool) -> None:
         ended = time.perf_counter()

@@ -1,0 +1,138 @@
+"""What shared state costs: one gateway with and without Redis, small non-stream requests at
+concurrency 64 (issue 16: 2,718 req/s without Redis, 1,018 with; the target is >= 85 %).
+
+`python -m bench.redis_cost [--seconds 5]` starts the usual stack (emulators, a gateway without
+Redis), a second gateway on the same store with `SWITCHYARD_REDIS_URL` (the local Redis, a private
+prefix), and runs the load generator against each in turn, for a key without limits and for a key
+with every limit (rpm, concurrency, request quota; all far from reached). Writes
+`bench/results/<date>-redis.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.loadgen import raise_open_files_limit
+from bench.payloads import Credentials, request_spec
+from bench.processes import BenchStack, free_port, gateway_env, start_service, start_stack
+from bench.results import machine_info, write_results
+from bench.scenarios import run_loadgen
+
+REDIS_URL = os.environ.get("SWITCHYARD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def _limited_key(env: dict[str, str]) -> str:
+    from switchyard.config import Settings
+    from switchyard.keys import service as keys
+    from switchyard.keys.limits import Quota
+    from switchyard.store.db import open_store
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    store = await open_store(settings)
+    try:
+        limits = keys.KeyLimits(rpm=10_000_000, max_concurrent=100_000, quota_requests=Quota(10**12, "day"))
+        _, key = await keys.create_key(store, "bench-limited", limits)
+    finally:
+        await store.close()
+    return str(key)
+
+
+def _run(stack: BenchStack, port: int, key: str, seconds: float) -> dict[str, Any]:
+    creds = Credentials(key, stack.access_token, stack.project)
+    spec = {
+        "host": "127.0.0.1",
+        "port": port,
+        **request_spec("gemini", creds, stream=False),
+        "mode": "unary",
+        "concurrency": 64,
+        "warmup_s": 1.0,
+        "duration_s": seconds,
+        "watch_pids": [stack.gateway.pid],
+    }
+    result = run_loadgen(spec)
+    return {
+        "requests_per_s": result["requests_per_s"],
+        "p50_ms": result["latency_s"]["p50"] * 1000,
+        "p99_ms": result["latency_s"]["p99"] * 1000,
+        "errors": result["errors"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Redis cost of one gateway (issue 16).")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of the two gateways")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs in this folder")
+    args = parser.parse_args(argv)
+    raise_open_files_limit()
+    when = dt.datetime.now(dt.UTC)
+    stack = start_stack(args.logs)
+    try:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        genv = gateway_env(env, stack.workdir / "data", stack.oauth.url, stack.cloudcode.url)
+        limited = asyncio.run(_limited_key(genv))
+        port = free_port()
+        redis_env = {
+            **genv,
+            "SWITCHYARD_REDIS_URL": REDIS_URL,
+            "SWITCHYARD_REDIS_PREFIX": f"switchyard-bench-{uuid.uuid4().hex[:8]}",
+        }
+        stack.extra.append(
+            start_service(
+                "gateway-redis",
+                [sys.executable, "-m", "switchyard", "serve", "--port", str(port)],
+                port,
+                "/readyz",
+                redis_env,
+                args.logs or stack.workdir,
+            )
+        )
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(args.rounds):
+            for name, key in (("plain", stack.client_key), ("limited", limited)):
+                for where, target_port in (("no_redis", stack.gateway.port), ("redis", port)):
+                    row = _run(stack, target_port, key, args.seconds)
+                    runs.setdefault(f"{name}_{where}", []).append(row)
+                    print(f"{name:8} {where:9} {row['requests_per_s']:8.0f} req/s errors {row['errors']}")
+    finally:
+        stack.stop()
+    best = {name: max(row["requests_per_s"] for row in rows) for name, rows in runs.items()}
+    summary = {
+        "plain_redis_vs_no_redis": best["plain_redis"] / best["plain_no_redis"],
+        "limited_redis_vs_no_redis": best["limited_redis"] / best["limited_no_redis"],
+        "best_requests_per_s": best,
+    }
+    print(
+        f"with Redis / without: key without limits {summary['plain_redis_vs_no_redis']:.0%}, "
+        f"key with limits {summary['limited_redis_vs_no_redis']:.0%}"
+    )
+    if not args.no_write:
+        payload = {
+            "date": when.isoformat(timespec="seconds"),
+            "profile": "redis",
+            "command": "python -m bench.redis_cost " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "machine": machine_info(),
+            "settings": {"concurrency": 64, "seconds": args.seconds, "rounds": args.rounds},
+            "runs": runs,
+            "summary": summary,
+        }
+        print(f"results written to {write_results(payload, when=when)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

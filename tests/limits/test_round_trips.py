@@ -1,0 +1,66 @@
+"""Shared state must be cheap: Redis round trips per ordinary request (issue 16: 8 a request cost
+a gateway 60 % of its throughput). Counted at the Redis client's socket: every command or
+pipeline sent is one `send_packed_command`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio.connection import AbstractConnection
+
+from switchyard.keys.limits import Quota
+from tests.limits.shared import URL, cluster
+
+
+class Sends:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def sends(monkeypatch: pytest.MonkeyPatch) -> Sends:
+    counted = Sends()
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self: AbstractConnection, command: object, check_health: bool = True) -> None:
+        counted.count += 1
+        await original(self, command, check_health)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return counted
+
+
+def per_request(url: str, key: str, sends: Sends, n: int = 10) -> float:
+    """Round trips per request over `n` sequential requests (after two to warm up)."""
+
+    def one() -> None:
+        reply = httpx.post(
+            url + URL,
+            headers={"x-goog-api-key": key},
+            json={"contents": [{"role": "user", "parts": [{"text": uuid.uuid4().hex}]}]},
+            timeout=30,
+        )
+        assert reply.status_code == 200, reply.text
+
+    for _ in range(2):
+        one()
+    time.sleep(0.2)  # deferred writes sent
+    before = sends.count
+    for _ in range(n):
+        one()
+    time.sleep(0.2)
+    return (sends.count - before) / n
+
+
+def test_an_ordinary_request_costs_at_most_two_round_trips(tmp_path: Path, sends: Sends) -> None:
+    # The background reads (snapshot every 75 ms, lease renewal) are not per request: off here.
+    with cluster(tmp_path, instances=1, redis_snapshot_interval_s=3600) as (stack, urls):
+        plain = stack.create_key()
+        assert per_request(urls[0], plain, sends) <= 2  # the account's take + the end-of-request writes
+        limited = stack.create_key(rpm=1000, max_concurrent=10, quota_requests=Quota(1000, "day"))
+        # + the key's admission script (not yet folded into the take: see the README)
+        assert per_request(urls[0], limited, sends) <= 3
