@@ -173,7 +173,7 @@ def create_app(
             default_max_concurrent=settings.key_default_max_concurrent,
             link=link,
         )
-        runtime.usage, usage_redis = open_usage(store, settings)
+        runtime.usage, usage_redis = open_usage(store, settings, link)
         runtime.usage.start()
         runtime.metrics.store_up.set_function(lambda: 1.0 if store.health.up else 0.0)
         runtime.pool = pool = await open_pool(store, settings, link)

@@ -160,6 +160,21 @@ class RedisLink:
         self._queue.append(write)
         self._wake.set()
 
+    async def send_with_batch(self, write: Deferred) -> None:
+        """Send `write` now together with the current request's deferred writes, in one pipeline
+        (one round trip), and return once Redis has them all; RedisDown if it did not answer (the
+        deferred writes are then dropped, as the write-behind queue would: leases expire)."""
+        batch = _batch.get()
+        writes: list[Deferred] = []
+        if batch is not None and not batch.closed and batch.writes:
+            writes = [w for link, w in batch.writes if link is self]
+            batch.writes = [(link, w) for link, w in batch.writes if link is not self]
+        pipe = self.redis.pipeline(transaction=False)
+        for deferred in writes:
+            deferred(pipe)
+        write(pipe)
+        await self.call(pipe.execute())
+
     def hold(self, zset: str, lease_id: str) -> None:
         """Renew this lease until `drop`."""
         self._leases[lease_id] = zset

@@ -58,7 +58,11 @@ def per_request(url: str, key: str, sends: Sends, n: int = 10) -> float:
 
 def test_an_ordinary_request_costs_at_most_two_round_trips(tmp_path: Path, sends: Sends) -> None:
     # The background reads (snapshot every 75 ms, lease renewal) are not per request: off here.
-    with cluster(tmp_path, instances=1, redis_snapshot_interval_s=3600) as (stack, urls):
+    # So is the usage drain (every flush reads the stream): it costs per second, not per request.
+    with cluster(tmp_path, instances=1, redis_snapshot_interval_s=3600, usage_flush_interval_s=3600) as (
+        stack,
+        urls,
+    ):
         plain = stack.create_key()
         assert per_request(urls[0], plain, sends) <= 2  # the account's take + the end-of-request writes
         limited = stack.create_key(rpm=1000, max_concurrent=10, quota_requests=Quota(1000, "day"))

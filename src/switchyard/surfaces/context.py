@@ -78,6 +78,8 @@ class GatewayMiddleware:
                     ctx.first_byte = time.perf_counter()
                 if not message.get("more_body", False):
                     completed = True
+                    if ctx.lease is not None:  # its release rides with the usage event's write
+                        ctx.lease.release(ctx.status)
                     usage = self.runtime.usage
                     if ctx.key is not None and usage is not None:
                         # Durable before the last byte leaves: a client that saw its response

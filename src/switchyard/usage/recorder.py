@@ -5,7 +5,9 @@ Writing each event to the store on the request's path would put a database round
 request, and lose the event whenever the store is down. So `persist()` — awaited by the gateway
 middleware just before the last byte of a response is sent — only makes the event durable:
 `XADD` to the Redis stream when Redis is configured (`stream.py`), else one `write()` to the local
-spool file (`spool.py`); if Redis fails, the spool file takes the event. A background task drains
+spool file (`spool.py`); if Redis fails, the spool file takes the event. With the process's Redis
+link (`redis_link.py`) the `XADD` goes in one pipeline with the request's other deferred writes
+(slot releases, refunds): the request's last Redis round trip, not an extra one. A background task drains
 the spool and the stream into the store every `flush_interval_s` (`writer.py`). When the store is
 unreachable the events wait where they are — in the spool files and the stream, not in memory —
 and are written when it answers again; at startup what a dead process left is drained first.
@@ -24,6 +26,7 @@ from collections.abc import Iterator
 
 from redis.exceptions import RedisError
 
+from switchyard.redis_link import RedisDown, RedisLink
 from switchyard.store.db import Store
 from switchyard.store.reachable import store_unreachable
 from switchyard.usage.record import UsageRecord
@@ -52,8 +55,10 @@ class UsageRecorder:
         flush_interval_s: float = 1.0,
         spool: Spool | None = None,
         stream: UsageStream | None = None,
+        link: RedisLink | None = None,
     ) -> None:
         self._store = store
+        self._link = link
         self._interval = flush_interval_s
         self._spool = spool
         self._stream = stream
@@ -65,10 +70,14 @@ class UsageRecorder:
 
     async def persist(self, record: UsageRecord) -> None:
         """Return once the event survives this process dying (Redis stream or spool file)."""
-        if self._stream is not None:
+        stream = self._stream
+        if stream is not None:
             try:
-                await self._stream.add(record)
-            except (RedisError, OSError) as error:
+                if self._link is not None:
+                    await self._link.send_with_batch(lambda pipe: stream.add_to(pipe, record))
+                else:
+                    await stream.add(record)
+            except (RedisError, OSError, RedisDown) as error:
                 if not self._redis_failing:
                     self._redis_failing = True
                     log.warning("usage events go to the local spool: Redis failed (%s)", type(error).__name__)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from switchyard.ids import new_id
@@ -37,6 +38,10 @@ class UsageStream:
 
     async def add(self, record: UsageRecord) -> None:
         await self.redis.xadd(self.key, {FIELD: to_line(record)})
+
+    def add_to(self, pipe: Pipeline, record: UsageRecord) -> None:
+        """`add` as one command of a pipeline (the request's last Redis round trip, `redis_link`)."""
+        pipe.xadd(self.key, {FIELD: to_line(record)})
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
