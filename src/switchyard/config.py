@@ -161,10 +161,11 @@ class Settings(BaseSettings):
     waiting requests are served key after key, first come first served within a key (`pool/waiting.py`)."""
     redis_prefix: str = "switchyard"
     """Prefix of every Redis key, so several deployments (or tests) can share one Redis."""
-    redis_timeout_s: float = 1.0
+    redis_timeout_s: float = 2.0
     """A Redis command not answered this soon marks Redis unreachable: limits and slots fall back
     to this process until a probe (every second) sees it answer again. Not much lower: a gateway
-    whose event loop lags under load would take its own lag for a Redis outage."""
+    whose event loop lags under load would take its own lag for a Redis outage, and limits would
+    hold per instance meanwhile (a loaded 2-core CI machine lagged past 1 s)."""
     slot_lease_s: float = 30.0
     """With Redis, an in-flight slot (an account's or a key's) is a lease renewed every third of
     this by the instance holding it: a crashed instance's slots free themselves within it."""

@@ -43,6 +43,9 @@ def cluster(tmp_path: Path, instances: int = 3, **overrides: Any) -> Iterator[tu
     """`instances` gateways sharing one PostgreSQL database (SQLite if PostgreSQL is away) and
     one Redis prefix, on the same emulators; the stack and the gateways' URLs."""
     overrides.setdefault("redis_url", REDIS_URL)
+    # Three gateways in one test process lag each other's event loops on a loaded machine; a lag
+    # taken for a Redis outage would put limits on per-instance counters and fail the test.
+    overrides.setdefault("redis_timeout_s", 5.0)
     if overrides["redis_url"] == REDIS_URL:
         redis_or_skip()
     prefix = f"switchyard-test-{uuid.uuid4().hex[:8]}"

@@ -25,7 +25,9 @@ def _redis_settings() -> dict[str, Any]:
     prefix = f"switchyard-test-{uuid.uuid4().hex[:8]}"
 
     async def probe() -> None:
-        await (await redis_or_skip(prefix)).aclose()
+        state = await redis_or_skip(prefix)
+        await state.aclose()
+        await state.link.aclose()  # the state does not own its link: its sockets are closed here
 
     asyncio.run(probe())
     return {"redis_url": REDIS_URL, "redis_prefix": prefix}
