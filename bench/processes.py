@@ -19,7 +19,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from switchyard.config import Settings
 
 import httpx
 
@@ -107,20 +110,26 @@ def gateway_env(base: dict[str, str], data_dir: Path, oauth: str, cloudcode: str
     return env
 
 
-async def _prepare_store(env: dict[str, str], refresh_token: str) -> str:
-    """Add the account and create the client key in the gateway's store; returns the key."""
+def settings_from_env(env: dict[str, str]) -> Settings:
+    """The gateway's `Settings` as a process started with `env` would read them."""
     from switchyard.config import Settings
-    from switchyard.keys import service as keys
-    from switchyard.store import accounts
-    from switchyard.store.db import open_store
 
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        settings = Settings()
+        return Settings()
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+async def _prepare_store(env: dict[str, str], refresh_token: str) -> str:
+    """Add the account and create the client key in the gateway's store; returns the key."""
+    from switchyard.keys import service as keys
+    from switchyard.store import accounts
+    from switchyard.store.db import open_store
+
+    settings = settings_from_env(env)
     store = await open_store(settings)
     try:
         await accounts.add_account(

@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.loadgen import raise_open_files_limit
 from bench.payloads import Credentials, request_spec
-from bench.processes import BenchStack, free_port, gateway_env, start_service, start_stack
+from bench.processes import BenchStack, free_port, gateway_env, settings_from_env, start_service, start_stack
 from bench.results import machine_info, write_results
 from bench.scenarios import run_loadgen
 
@@ -29,18 +29,11 @@ REDIS_URL = os.environ.get("SWITCHYARD_BENCH_REDIS_URL", "redis://127.0.0.1:6379
 
 
 async def _limited_key(env: dict[str, str]) -> str:
-    from switchyard.config import Settings
     from switchyard.keys import service as keys
     from switchyard.keys.limits import Quota
     from switchyard.store.db import open_store
 
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        settings = Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    settings = settings_from_env(env)
     store = await open_store(settings)
     try:
         limits = keys.KeyLimits(rpm=10_000_000, max_concurrent=100_000, quota_requests=Quota(10**12, "day"))
