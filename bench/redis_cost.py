@@ -19,6 +19,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench.loadgen import raise_open_files_limit
 from bench.payloads import Credentials, request_spec
 from bench.processes import BenchStack, free_port, gateway_env, settings_from_env, start_service, start_stack
@@ -41,6 +43,17 @@ async def _limited_key(env: dict[str, str]) -> str:
     finally:
         await store.close()
     return str(key)
+
+
+def _redis_counters(port: int) -> tuple[float, float]:
+    """The gateway's Redis round trips and the entries they carried, from `/metrics`."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in {"switchyard_redis_round_trips", "switchyard_redis_batched_entries"}:
+            found[name] = float(value)
+    return found.get("switchyard_redis_round_trips", 0.0), found.get("switchyard_redis_batched_entries", 0.0)
 
 
 def _run(stack: BenchStack, port: int, key: str, seconds: float) -> dict[str, Any]:
@@ -98,9 +111,19 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name, key in (("plain", stack.client_key), ("limited", limited)):
                 for where, target_port in (("no_redis", stack.gateway.port), ("redis", port)):
+                    trips, entries = _redis_counters(port)
                     row = _run(stack, target_port, key, args.seconds)
+                    shared = ""
+                    if where == "redis":
+                        trips_after, entries_after = _redis_counters(port)
+                        row["entries_per_round_trip"] = (entries_after - entries) / max(
+                            1.0, trips_after - trips
+                        )
+                        shared = f", {row['entries_per_round_trip']:.1f} scripts/writes per round trip"
                     runs.setdefault(f"{name}_{where}", []).append(row)
-                    print(f"{name:8} {where:9} {row['requests_per_s']:8.0f} req/s errors {row['errors']}")
+                    print(
+                        f"{name:8} {where:9} {row['requests_per_s']:8.0f} req/s errors {row['errors']}{shared}"
+                    )
     finally:
         stack.stop()
     best = {name: max(row["requests_per_s"] for row in rows) for name, rows in runs.items()}

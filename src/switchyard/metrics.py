@@ -20,6 +20,8 @@ class Metrics:
     tokens: Counter
     store_up: Gauge
     redis_up: Gauge
+    redis_round_trips: Gauge
+    redis_entries: Gauge
 
 
 def create_metrics() -> Metrics:
@@ -69,6 +71,17 @@ def create_metrics() -> Metrics:
             "switchyard_redis_up",
             "1 while Redis answers, 0 while limits and slots run on this instance alone (set only "
             "when SWITCHYARD_REDIS_URL is configured).",
+            registry=registry,
+        ),
+        redis_round_trips=Gauge(
+            "switchyard_redis_round_trips",
+            "Round trips to Redis since start (a pipeline is one).",
+            registry=registry,
+        ),
+        redis_entries=Gauge(
+            "switchyard_redis_batched_entries",
+            "Scripts and writes sent in the shared pipelines since start; over the round trips, "
+            "how many share one.",
             registry=registry,
         ),
     )

@@ -10,7 +10,12 @@ Round trips cost more than commands (issue 16: 8 a request took a gateway from 2
 req/s), so what need not be answered on the request path is *deferred*: releases of slots,
 refunds, token counts and use counts are queued and sent in one pipeline. Within a request they
 gather in the request's batch (`open_batch` / `close_batch`, used by the gateway middleware) and
-go out together when the request ends; under load, the batches of many requests share a pipeline.
+go out together when the request ends. What must be answered (an account's take, a key's
+admission, a usage event that must be durable) goes through the same sender (`eval`,
+`send_with_batch`): one pipeline is in flight at a time and everything that arrives meanwhile
+goes out together in the next, so under load many requests share a round trip, and an idle
+gateway sends at once. Redis-py's cost per round trip (packing, a future, a wake-up, the
+timeout) is paid per pipeline, not per request.
 
 In-flight slots are *leases*: a member of a sorted set scored by its expiry, counted only while
 unexpired. A process renews the leases it holds every third of `lease_s`, so a slot whose holder
@@ -23,15 +28,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
+from redis.asyncio.connection import Connection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError, NoScriptError, RedisError
 
 from switchyard.config import Settings
 from switchyard.metrics import Metrics
@@ -41,6 +51,39 @@ T = TypeVar("T")
 PROBE_INTERVAL_S = 1.0
 Deferred = Callable[[Pipeline], object]
 """Adds commands to a pipeline (their answers are not read)."""
+
+
+@dataclass(frozen=True)
+class LinkScript:
+    """A Lua script sent by its SHA (`EVALSHA`); loaded again if Redis forgot it (restart)."""
+
+    text: str
+    sha: str
+
+
+@dataclass
+class _Entry:
+    """Something for the next pipeline: `add` puts its commands on it; `reply` (if any) gets
+    the answers of those commands (one answer when it added one command)."""
+
+    add: Deferred
+    reply: asyncio.Future[Any] | None = None
+    script: LinkScript | None = None
+
+
+class HiredisPackedConnection(Connection):
+    """redis-py's asyncio connection with hiredis's C command packer (its synchronous client
+    uses it already): a pipeline of a hundred scripts is packed in a fifth of the time."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:
+            return super().pack_command(*args)  # "CONFIG GET": split by redis-py
+        return [hiredis.pack_command(args)]
+
+
+def _fast_packing(url: str) -> dict[str, Any]:
+    """The connection class for plain TCP URLs (unix sockets and TLS keep redis-py's own)."""
+    return {"connection_class": HiredisPackedConnection} if url.startswith("redis://") else {}
 
 
 class RedisDown(Exception):
@@ -79,28 +122,41 @@ class RedisLink:
     """One Redis client, its health, its write-behind queue and its lease renewer."""
 
     def __init__(self, url: str, *, prefix: str, timeout_s: float = 1.0, lease_s: float = 30.0) -> None:
+        # No socket timeout: every command goes through `call`, whose one timeout bounds the
+        # whole round trip (redis-py would otherwise arm one per reply read). One immediate retry
+        # on a broken connection: after a Redis restart the pooled connections are all dead, and
+        # the first use of each must not count as an outage.
         self.redis: Redis = Redis.from_url(
             url,
             decode_responses=True,
-            socket_timeout=timeout_s,
+            socket_timeout=None,
             socket_connect_timeout=timeout_s,
             health_check_interval=0,
+            retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
+            **_fast_packing(url),
         )
         self.prefix = prefix.rstrip(":")
         self.timeout_s = timeout_s
         self.lease_s = lease_s
         self.up = True
         self._listeners: list[Callable[[bool], None]] = []
-        self._queue: list[Deferred] = []
+        self._queue: list[_Entry] = []
         self._wake = asyncio.Event()
         self._leases: dict[str, str] = {}
         """lease id → the sorted set holding it, for the leases this process holds."""
         self._tasks: list[asyncio.Task[None]] = []
         self.round_trips = 0
         """Commands and pipelines sent (a pipeline is one); for tests and the benchmark."""
+        self.entries_sent = 0
+        """Scripts, durable writes and deferred writes the sender sent (over `round_trips`: how
+        many share a round trip)."""
 
     def key(self, *parts: object) -> str:
         return ":".join([self.prefix, *(str(part) for part in parts)])
+
+    @staticmethod
+    def script(text: str) -> LinkScript:
+        return LinkScript(text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
 
     # --- health ----------------------------------------------------------------------------
 
@@ -108,14 +164,17 @@ class RedisLink:
         """`listener(up)` on every change of reachability (metrics, fallback state)."""
         self._listeners.append(listener)
 
-    def _mark(self, up: bool) -> None:
+    def _mark(self, up: bool, why: BaseException | None = None) -> None:
         if up == self.up:
             return
         self.up = up
         if up:
             log.warning("Redis answers again: shared limits and slots are back on Redis")
         else:
-            log.error("Redis is unreachable: limits and slots fall back to this process until it answers")
+            log.error(
+                "Redis is unreachable (%s): limits and slots fall back to this process until it answers",
+                "no answer in time" if isinstance(why, TimeoutError) else repr(why),
+            )
         for listener in self._listeners:
             try:
                 listener(up)
@@ -134,7 +193,7 @@ class RedisLink:
             async with asyncio.timeout(self.timeout_s * 2):
                 return await command
         except (RedisError, OSError, TimeoutError) as exc:
-            self._mark(False)
+            self._mark(False, exc)
             raise RedisDown from exc
 
     async def check(self) -> bool:
@@ -142,8 +201,8 @@ class RedisLink:
         try:
             async with asyncio.timeout(self.timeout_s * 2):
                 await self.redis.ping()
-        except (RedisError, OSError, TimeoutError):
-            self._mark(False)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._mark(False, exc)
             return False
         self._mark(True)
         return True
@@ -157,8 +216,16 @@ class RedisLink:
         if batch is not None and not batch.closed:
             batch.writes.append((self, write))
             return
-        self._queue.append(write)
+        self._queue.append(_Entry(write))
         self._wake.set()
+
+    async def eval(self, script: LinkScript, args: list[Any]) -> Any:
+        """Run `script` (no KEYS; everything in ARGV) in the next pipeline; its answer. RedisDown
+        when Redis does not answer (at once when it is known down)."""
+        return await self._send(
+            lambda pipe: pipe.evalsha(script.sha, 0, *args),
+            script,
+        )
 
     async def send_with_batch(self, write: Deferred) -> None:
         """Send `write` now together with the current request's deferred writes, in one pipeline
@@ -169,11 +236,28 @@ class RedisLink:
         if batch is not None and not batch.closed and batch.writes:
             writes = [w for link, w in batch.writes if link is self]
             batch.writes = [(link, w) for link, w in batch.writes if link is not self]
-        pipe = self.redis.pipeline(transaction=False)
-        for deferred in writes:
-            deferred(pipe)
-        write(pipe)
-        await self.call(pipe.execute())
+
+        def add(pipe: Pipeline) -> None:
+            for deferred in writes:
+                deferred(pipe)
+            write(pipe)
+
+        await self._send(add)
+
+    async def _send(self, add: Deferred, script: LinkScript | None = None) -> Any:
+        if not self.up:
+            raise RedisDown
+        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        entry = _Entry(add, reply, script)
+        if self._sending():
+            self._queue.append(entry)
+            self._wake.set()
+        else:  # not started (a command-line tool) or closing: no sender to wait for
+            await self._flush([entry])
+        return await reply
+
+    def _sending(self) -> bool:
+        return bool(self._tasks) and not self._tasks[0].done()
 
     def hold(self, zset: str, lease_id: str) -> None:
         """Renew this lease until `drop`."""
@@ -185,19 +269,84 @@ class RedisLink:
         self.defer(lambda pipe: pipe.zrem(zset, lease_id), batched=batched)
 
     async def _flush_loop(self) -> None:
+        """The sender: one pipeline at a time, with everything queued since the last."""
         while True:
             await self._wake.wait()
+            # One pass of the event loop first: the requests woken together (a burst of
+            # arrivals, the replies of the last pipeline) queue theirs and share this one.
+            await asyncio.sleep(0)
             self._wake.clear()
-            writes, self._queue = self._queue, []
-            if not writes or not self.up:
+            entries, self._queue = self._queue, []
+            if not entries:
                 continue
+            self.entries_sent += len(entries)
             try:
-                pipe = self.redis.pipeline(transaction=False)
-                for write in writes:
-                    write(pipe)
-                await self.call(pipe.execute())
-            except RedisDown:
-                log.info("Redis is unreachable: %d deferred writes dropped (leases expire)", len(writes))
+                await self._flush(entries)
+            except asyncio.CancelledError:
+                _fail(entries, RedisDown("the gateway is stopping"))
+                raise
+            except Exception as exc:  # a bug here must not leave every later request waiting
+                log.exception("sending to Redis failed")
+                _fail(entries, RedisDown(str(exc)))
+
+    async def _flush(self, entries: list[_Entry]) -> None:
+        if not self.up:
+            _fail(entries, RedisDown())
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        spans: list[tuple[int, int]] = []
+        for entry in entries:
+            start = len(pipe.command_stack)
+            try:
+                entry.add(pipe)
+            except Exception as exc:  # a bad argument fails its own request, not the batch
+                del pipe.command_stack[start:]
+                log.exception("a Redis command could not be built")
+                _fail([entry], RedisDown(str(exc)))
+            spans.append((start, len(pipe.command_stack)))
+        try:
+            replies = await self.call(pipe.execute(raise_on_error=False))
+        except RedisDown as exc:
+            dropped = sum(entry.reply is None for entry in entries)
+            if dropped:
+                log.info("Redis is unreachable: %d deferred writes dropped (leases expire)", dropped)
+            _fail(entries, exc)
+            return
+        forgotten: list[_Entry] = []
+        for entry, (start, end) in zip(entries, spans, strict=True):
+            if start == end:
+                continue
+            answers = replies[start:end]
+            error = next((a for a in answers if isinstance(a, Exception)), None)
+            if error is not None and isinstance(error, NoScriptError) and entry.script is not None:
+                forgotten.append(entry)  # a new Redis (restarted, failed over) forgot the script
+                continue
+            if entry.reply is None:
+                if error is not None:
+                    log.warning("a deferred Redis write failed: %s", error)
+            elif entry.reply.done():
+                pass  # its request was cancelled (the client went away)
+            elif error is not None:
+                entry.reply.set_exception(RedisDown(str(error)))
+            else:
+                entry.reply.set_result(answers[0] if end - start == 1 else answers)
+        if forgotten:
+            await self._load_and_resend(forgotten)
+
+    async def _load_and_resend(self, entries: list[_Entry]) -> None:
+        """Load the scripts, then queue the entries once more (once: `script` cleared)."""
+        try:
+            for text in {entry.script.text for entry in entries if entry.script is not None}:
+                await self.call(self.redis.script_load(text))
+        except RedisDown as exc:
+            _fail(entries, exc)
+            return
+        again = [replace(entry, script=None) for entry in entries]
+        if self._sending():
+            self._queue.extend(again)
+            self._wake.set()
+        else:
+            await self._flush(again)
 
     async def _renew_loop(self) -> None:
         while True:
@@ -232,17 +381,13 @@ class RedisLink:
         """Send what is queued (best effort), stop the tasks, close the connections."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # Bounded: a cancellation swallowed under a library's timeout must not hang shutdown.
+            await asyncio.wait(self._tasks, timeout=self.timeout_s * 2)
         self._tasks = []
-        writes, self._queue = self._queue, []
-        if writes and self.up:
-            pipe = self.redis.pipeline(transaction=False)
-            for write in writes:
-                write(pipe)
-            with contextlib.suppress(RedisDown):
-                await self.call(pipe.execute())
+        entries, self._queue = self._queue, []
+        if entries:
+            await self._flush(entries)
         await self.redis.aclose()
 
 
@@ -258,7 +403,15 @@ def open_redis_link(settings: Settings, metrics: Metrics) -> RedisLink | None:
     )
     metrics.redis_up.set(1)
     link.on_change(lambda up: metrics.redis_up.set(1 if up else 0))
+    metrics.redis_round_trips.set_function(lambda: link.round_trips)
+    metrics.redis_entries.set_function(lambda: link.entries_sent)
     return link
+
+
+def _fail(entries: list[_Entry], error: Exception) -> None:
+    for entry in entries:
+        if entry.reply is not None and not entry.reply.done():
+            entry.reply.set_exception(error)
 
 
 def lease_expiry(lease_s: float, now: float | None = None) -> int:

@@ -41,8 +41,8 @@ def test_a_crashed_instance_does_not_lock_out_its_successor(tmp_path: Path) -> N
             await asyncio.sleep(1.0)
             lease = await second.admit(key, "antigravity", "gemini-2.5-flash")  # it expired
             await asyncio.sleep(1.0)  # the successor's own lease is renewed while it is held
-            with pytest.raises(RateLimited):
-                await first.admit(key, "antigravity", "gemini-2.5-flash")
+            with pytest.raises(RateLimited):  # (the crashed link sends nothing any more)
+                await second.admit(key, "antigravity", "gemini-2.5-flash")
             lease.release(200)
         finally:
             await successor.aclose()

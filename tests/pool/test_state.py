@@ -195,9 +195,31 @@ def test_a_dead_holders_slots_free_themselves_within_the_lease() -> None:
             assert await live.take([1], 1, "claude") is None
             await asyncio.sleep(1.0)
             assert await live.take([1], 1, "claude") is not None  # the dead one's slot expired
-            assert await dead.take([2], 1, "claude") is None  # the live one's was renewed
+            assert await live.take([2], 1, "claude") is None  # its own lease was renewed
         finally:
             await _drop(live, prefix)
             await dead.link.redis.aclose()
+
+    asyncio.run(go())
+
+
+def test_takes_arriving_together_share_round_trips_and_survive_a_redis_that_forgot_its_scripts() -> None:
+    """Under load, requests' scripts go out together (one pipeline in flight at a time); a
+    restarted Redis answers NOSCRIPT once, the link loads the script and sends it again."""
+
+    async def go() -> None:
+        prefix = f"switchyard-test-{uuid.uuid4().hex[:8]}"
+        state = await redis_or_skip(prefix)
+        try:
+            before = state.link.round_trips
+            slots = await asyncio.gather(*(state.take([1, 2, 3], 0, "claude") for _ in range(50)))
+            assert all(slot is not None and slot.shared for slot in slots)
+            assert state.link.round_trips - before < 10
+            await state.link.redis.script_flush()
+            slot = await state.take([1], 0, "claude")
+            assert slot is not None and slot.shared  # not the fallback to this process's memory
+            assert state.link.up
+        finally:
+            await _drop(state, prefix)
 
     asyncio.run(go())

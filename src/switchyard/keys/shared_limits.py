@@ -95,7 +95,7 @@ class SharedLimits:
 
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._admit = link.redis.register_script(_ADMIT)
+        self._admit = link.script(_ADMIT)
 
     def quota_key(self, key_id: int, kind: str, period_end: float) -> str:
         return self.link.key("kq", key_id, kind, int(period_end))
@@ -126,7 +126,7 @@ class SharedLimits:
             else:
                 ttl = max(60, int(term.period_end - now / 1000) + 3600)
                 args += [term.limit, int(term.period_end), ttl, "" if term.seed is None else term.seed]
-        reply = await self.link.call(self._admit(keys=[], args=args))
+        reply = await self.link.eval(self._admit, args)
         outcome = str(reply[0])
         if outcome == "rpm":
             return Verdict("rpm", oldest_ms=float(reply[1]))

@@ -62,12 +62,13 @@ return false
 """
 
 _SET_LATER = """
-local known = redis.call('HGET', KEYS[1], ARGV[1])
+local key = ARGV[1]
+local known = redis.call('HGET', key, ARGV[2])
 if known then
   local known_until = tonumber(string.match(known, '^([^|]+)'))
-  if known_until and known_until > tonumber(ARGV[3]) and known_until > tonumber(ARGV[4]) then return 0 end
+  if known_until and known_until > tonumber(ARGV[4]) and known_until > tonumber(ARGV[5]) then return 0 end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', key, ARGV[2], ARGV[3])
 return 1
 """
 
@@ -93,8 +94,8 @@ class SharedPoolState:
         self._watched: dict[str, set[int]] = {}
         self._mine_in_flight: Counter[int] = Counter()
         self._mine_uses: Counter[tuple[str, int, int]] = Counter()
-        self._take = link.redis.register_script(_TAKE)
-        self._set_later = link.redis.register_script(_SET_LATER)
+        self._take = link.script(_TAKE)
+        self._set_later = link.script(_SET_LATER)
         self._refresher: asyncio.Task[None] | None = None
 
     # --- the snapshot ----------------------------------------------------------------------
@@ -188,11 +189,15 @@ class SharedPoolState:
         await self.memory.set_cooldown(account_id, family, cooldown)
         value = f"{cooldown.until!r}|{cooldown.reason}"
         with contextlib.suppress(RedisDown):
-            await self.link.call(
-                self._set_later(
-                    keys=[self.link.key("cd", family)],
-                    args=[str(account_id), value, repr(cooldown.until), repr(time.time())],
-                )
+            await self.link.eval(
+                self._set_later,
+                [
+                    self.link.key("cd", family),
+                    str(account_id),
+                    value,
+                    repr(cooldown.until),
+                    repr(time.time()),
+                ],
             )
 
     async def take(
@@ -223,7 +228,7 @@ class SharedPoolState:
                 *ranking,
             ]
             try:
-                chosen = await self.link.call(self._take(keys=[], args=args))
+                chosen = await self.link.eval(self._take, args)
             except RedisDown:
                 pass
             else:
