@@ -6,6 +6,7 @@ the 1st): easy to explain to the people holding the keys, and `Retry-After` is s
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -64,8 +65,14 @@ def parse_quota(text: str) -> Quota:
 
 def period_bounds(period: Period, now: float | None = None) -> tuple[float, float]:
     """The start and end (Unix seconds) of the calendar period that contains `now`."""
-    moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return _bounds(period, int((time.time() if now is None else now) // 86_400))
+
+
+@functools.lru_cache(maxsize=64)
+def _bounds(period: Period, day_number: int) -> tuple[float, float]:
+    """Every period starts on a UTC day: computed once per day and kind (it is on the path of
+    every request of a key with a quota)."""
+    day = datetime.fromtimestamp(day_number * 86_400, UTC)
     if period == "day":
         start, end = day, day + timedelta(days=1)
     elif period == "week":
