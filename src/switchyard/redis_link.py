@@ -55,34 +55,10 @@ Deferred = Callable[[Pipeline], object]
 
 @dataclass(frozen=True)
 class LinkScript:
-    """A Lua script sent by its SHA (`EVALSHA`); loaded again if Redis forgot it (restart).
-    `gated`: the request's pending `Gate` rides with it (the account's take carries the key's
-    admission). Scripts see their arguments in ARGV only (no KEYS), so two compose into one."""
+    """A Lua script sent by its SHA (`EVALSHA`); loaded again if Redis forgot it (restart)."""
 
     text: str
     sha: str
-    gated: bool = False
-
-
-@dataclass
-class Gate:
-    """A check the request must pass before its next gated script runs (a key's admission before
-    the account's take), sent with that script as one script: one round trip instead of two.
-
-    The gate's script answers a table whose first element is 'ok' when it passes; only then does
-    the gated script run. A request whose handler never runs a gated script (it answers from
-    memory) must `confirm` the gate itself."""
-
-    script: LinkScript
-    args: list[Any]
-    settle: Callable[[Any], Awaitable[bool]]
-    """Given the gate script's answer: raise to refuse the request; return True when it passed
-    with that answer, False when it passed only after a round trip of its own (a quota counter
-    seeded), so the gated script did not run and must be sent again."""
-    fallback: Callable[[], Awaitable[None]]
-    """Redis did not answer: check in this process instead (raise to refuse)."""
-    outcome: asyncio.Future[None] | None = None
-    """Set once it is sent: requests' other gated scripts (parallel takes) wait on it."""
 
 
 @dataclass
@@ -119,7 +95,6 @@ class _Batch:
     writes: list[tuple[RedisLink, Deferred]] = field(default_factory=list)
     closed: bool = False
     token: contextvars.Token[_Batch | None] | None = None
-    gate: Gate | None = None
 
 
 _batch: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("switchyard_redis_batch", default=None)
@@ -166,7 +141,6 @@ class RedisLink:
         self.up = True
         self._listeners: list[Callable[[bool], None]] = []
         self._queue: list[_Entry] = []
-        self._combinations: dict[tuple[str, str], LinkScript] = {}
         self._wake = asyncio.Event()
         self._leases: dict[str, str] = {}
         """lease id → the sorted set holding it, for the leases this process holds."""
@@ -181,41 +155,8 @@ class RedisLink:
         return ":".join([self.prefix, *(str(part) for part in parts)])
 
     @staticmethod
-    def script(text: str, *, gated: bool = False) -> LinkScript:
-        return LinkScript(text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest(), gated)
-
-    @staticmethod
-    def gate_next(gate: Gate) -> bool:
-        """Hold `gate` for the current request's next gated script; False outside a request
-        (or when one is already held): the caller then checks on its own."""
-        batch = _batch.get()
-        if batch is None or batch.closed or batch.gate is not None:
-            return False
-        batch.gate = gate
-        return True
-
-    async def confirm(self, gate: Gate) -> None:
-        """Send `gate` on its own if no gated script has carried it yet (a request answered
-        without an account); wait for it if one is carrying it. Raises what the gate raises."""
-        batch = _batch.get()
-        if gate.outcome is not None:
-            await asyncio.shield(gate.outcome)
-            return
-        if batch is not None and batch.gate is gate:
-            batch.gate = None
-        gate.outcome = asyncio.get_running_loop().create_future()
-        try:
-            try:
-                answer = await self._send(
-                    lambda pipe: pipe.evalsha(gate.script.sha, 0, *gate.args), gate.script
-                )
-                await gate.settle(answer)
-            except RedisDown:
-                await gate.fallback()
-        except BaseException as exc:
-            _settle(gate.outcome, exc)
-            raise
-        _settle(gate.outcome, None)
+    def script(text: str) -> LinkScript:
+        return LinkScript(text, hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
 
     # --- health ----------------------------------------------------------------------------
 
@@ -280,42 +221,11 @@ class RedisLink:
 
     async def eval(self, script: LinkScript, args: list[Any]) -> Any:
         """Run `script` (no KEYS; everything in ARGV) in the next pipeline; its answer. RedisDown
-        when Redis does not answer (at once when it is known down). A gated script carries the
-        request's pending gate (see `Gate`), or waits for the one already carrying it."""
-        batch = _batch.get() if script.gated else None
-        gate = batch.gate if batch is not None else None
-        if gate is None:
-            return await self._send(lambda pipe: pipe.evalsha(script.sha, 0, *args), script)
-        if gate.outcome is not None:  # another of the request's tasks carries it
-            await asyncio.shield(gate.outcome)
-            return await self._send(lambda pipe: pipe.evalsha(script.sha, 0, *args), script)
-        gate.outcome = asyncio.get_running_loop().create_future()
-        combined = self._combined(gate.script, script)
-        try:
-            try:
-                answer = await self._send(
-                    lambda pipe: pipe.evalsha(combined.sha, 0, len(gate.args), *gate.args, *args), combined
-                )
-                passed_with_it = await gate.settle(answer[0])
-            except RedisDown:
-                await gate.fallback()  # the take falls back to this process too (RedisDown)
-                raise
-        except BaseException as exc:
-            _settle(gate.outcome, None if isinstance(exc, RedisDown) else exc)
-            raise
-        _settle(gate.outcome, None)
-        if passed_with_it:
-            return answer[1] if len(answer) > 1 else None
-        return await self._send(lambda pipe: pipe.evalsha(script.sha, 0, *args), script)
-
-    def _combined(self, gate: LinkScript, script: LinkScript) -> LinkScript:
-        """One script running `gate`, then `script` if the gate answered 'ok': {gate's answer,
-        script's answer}, or {gate's answer} alone. ARGV: the gate's count, its args, the script's."""
-        found = self._combinations.get((gate.sha, script.sha))
-        if found is None:
-            text = _COMBINED.format(gate=gate.text, script=script.text)
-            found = self._combinations[(gate.sha, script.sha)] = self.script(text)
-        return found
+        when Redis does not answer (at once when it is known down)."""
+        return await self._send(
+            lambda pipe: pipe.evalsha(script.sha, 0, *args),
+            script,
+        )
 
     async def send_with_batch(self, write: Deferred) -> None:
         """Send `write` now together with the current request's deferred writes, in one pipeline
@@ -496,34 +406,6 @@ def open_redis_link(settings: Settings, metrics: Metrics) -> RedisLink | None:
     metrics.redis_round_trips.set_function(lambda: link.round_trips)
     metrics.redis_entries.set_function(lambda: link.entries_sent)
     return link
-
-
-_COMBINED = """
-local function gate(ARGV)
-{gate}
-end
-local function script(ARGV)
-{script}
-end
-local count = tonumber(ARGV[1])
-local gate_args, script_args = {{}}, {{}}
-for i = 2, count + 1 do gate_args[#gate_args + 1] = ARGV[i] end
-for i = count + 2, #ARGV do script_args[#script_args + 1] = ARGV[i] end
-local verdict = gate(gate_args)
-if verdict[1] ~= 'ok' then return {{verdict}} end
-return {{verdict, script(script_args)}}
-"""
-
-
-def _settle(outcome: asyncio.Future[None], error: BaseException | None) -> None:
-    """Tell the request's other gated scripts how the gate went (None: go on, each on its own)."""
-    if outcome.done():
-        return
-    if error is None or isinstance(error, asyncio.CancelledError):
-        outcome.set_result(None)
-    else:
-        outcome.set_exception(error)
-        outcome.exception()  # retrieved: nobody else may be waiting
 
 
 def _fail(entries: list[_Entry], error: Exception) -> None:

@@ -38,8 +38,8 @@ from sqlalchemy import func, select
 from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimited
 from switchyard.keys.limits import Quota, period_bounds
 from switchyard.keys.service import KeyLimits, hash_key, limits_of
-from switchyard.keys.shared_limits import QuotaTerm, SharedLimits, Verdict, verdict_of
-from switchyard.redis_link import Gate, RedisDown, RedisLink
+from switchyard.keys.shared_limits import QuotaTerm, SharedLimits, Verdict
+from switchyard.redis_link import RedisDown, RedisLink
 from switchyard.store.db import Store
 from switchyard.store.reachable import store_unreachable
 from switchyard.store.tables import ClientKey, UsageEvent
@@ -80,32 +80,19 @@ def is_refunded(status: int) -> bool:
 
 class Lease:
     """Holds one concurrency slot of a key until released (at the end of the response or stream);
-    `on_release(status)` gives it back and refunds the request when `is_refunded(status)`.
-    `gate`: the admission still riding with the request's take of an account (Redis), if any."""
+    `on_release(status)` gives it back and refunds the request when `is_refunded(status)`."""
 
-    __slots__ = ("_on_release", "_released", "gate", "key")
+    __slots__ = ("_on_release", "_released", "key")
 
-    def __init__(
-        self, key: KeyRecord, on_release: Callable[[int | None], None], *, gate: Gate | None = None
-    ) -> None:
+    def __init__(self, key: KeyRecord, on_release: Callable[[int | None], None]) -> None:
         self.key = key
         self._on_release = on_release
         self._released = False
-        self.gate = gate
 
     def release(self, status: int | None = None) -> None:
         if not self._released:
             self._released = True
             self._on_release(status)
-
-
-@dataclass
-class _Admission:
-    """How a request riding on Redis was admitted: by the script (`shared`), or, Redis having
-    failed under it, by this process (`memory`: what gives it back)."""
-
-    shared: bool = False
-    memory: Callable[[int | None], None] | None = None
 
 
 def _memory_release(state: _KeyState, counted_in: float | None) -> Callable[[int | None], None]:
@@ -240,12 +227,8 @@ class KeyGuard:
         self._cache.clear()
         self._loading.clear()
 
-    async def admit(self, key: KeyRecord, provider: str, model: str, *, ride: bool = True) -> Lease:
-        """Check model, rate, concurrency and quotas; count the request; hold a concurrency slot.
-
-        With Redis, a key's admission rides with the request's take of an account (one script,
-        one round trip; `redis_link.Gate`): the refusal, if any, is raised there. `ride=False` for
-        a request answered without an account (it must be admitted here and now)."""
+    async def admit(self, key: KeyRecord, provider: str, model: str) -> Lease:
+        """Check model, rate, concurrency and quotas; count the request; hold a concurrency slot."""
         limits = key.limits
         if not model_allowed(limits.models, provider, model):
             raise PermissionDenied(
@@ -255,14 +238,9 @@ class KeyGuard:
             )
         if self._shared is not None and self._link is not None and self._link.up and _shared(limits):
             try:
-                return await self._admit_shared(key, self._shared, ride=ride)
+                return await self._admit_shared(key, self._shared)
             except RedisDown:
                 pass  # served from this process's counters until Redis answers again
-        return Lease(key, await self._admit_memory(key))
-
-    async def _admit_memory(self, key: KeyRecord) -> Callable[[int | None], None]:
-        """Admission by this process's counters; what gives the request back."""
-        limits = key.limits
         state = self._states.setdefault(key.id, _KeyState())
         now = time.time()
         # Seed the quota counters first: from here on, no await until the request is counted.
@@ -287,93 +265,48 @@ class KeyGuard:
             state.requests.used += 1
             counted_in = state.requests.period_end
         state.in_flight += 1
-        return _memory_release(state, counted_in)
+        return Lease(key, _memory_release(state, counted_in))
 
-    async def _admit_shared(self, key: KeyRecord, shared: SharedLimits, *, ride: bool) -> Lease:
-        """Admission by the Redis script: as the gate of the request's take of an account when it
-        can ride, else now. A counter Redis lacks is seeded and the script re-run."""
+    async def _admit_shared(self, key: KeyRecord, shared: SharedLimits) -> Lease:
+        """Admission by the Redis script; a counter Redis lacks is seeded and the script re-run."""
         limits = key.limits
         max_concurrent = self._max_concurrent(limits)
         lease_id = uuid.uuid4().hex[:16]
         now = time.time()
+        quotas = {"requests": limits.quota_requests, "tokens": limits.quota_tokens}
+        need_seed: set[str] = set()
+        for _ in range(3):
+            terms = [
+                await self._term(key, kind, quota, now, kind in need_seed)
+                for kind, quota in quotas.items()
+                if quota
+            ]
+            verdict = await shared.admit(key.id, lease_id, limits.rpm or 0, max_concurrent, terms)
+            if verdict.outcome != "seed":
+                break
+            need_seed.add(verdict.kind)
+        else:
+            raise RedisDown("a quota counter could not be seeded")
+        self._refuse(key, verdict, {t.kind: t for t in terms}, now, max_concurrent)
+        for term in terms:
+            if term.seed is not None:
+                self._seeded[(key.id, term.kind)] = term.period_end
         slots = shared.slots_key(key.id) if max_concurrent else None
+        if slots is not None:
+            shared.link.hold(slots, lease_id)
         counted = (
             shared.quota_key(key.id, "requests", period_bounds(limits.quota_requests.period, now)[1])
             if limits.quota_requests
             else None
         )
-        admitted = _Admission()
 
         def release(status: int | None) -> None:
-            if admitted.memory is not None:
-                admitted.memory(status)
-            if not admitted.shared:
-                return  # never admitted on Redis (refused, or its gate never sent): nothing to give back
             if slots is not None:
                 shared.link.drop(slots, lease_id)
             if counted is not None and status is not None and is_refunded(status):
                 shared.add(counted, -1)
 
-        terms = await self._terms(key, now, set())
-
-        async def settle(reply: Any) -> bool:
-            verdict = verdict_of(reply)
-            if verdict.outcome == "seed":
-                await self._admit_now(key, shared, lease_id, max_concurrent, now, {verdict.kind})
-                passed_with_it = False
-            else:
-                self._judge(key, verdict, terms, now, max_concurrent)
-                passed_with_it = True
-            admitted.shared = True
-            if slots is not None:
-                shared.link.hold(slots, lease_id)
-            return passed_with_it
-
-        async def fallback() -> None:
-            admitted.memory = await self._admit_memory(key)
-
-        args = shared.args(key.id, lease_id, limits.rpm or 0, max_concurrent, terms)
-        gate = Gate(shared.script, args, settle, fallback)
-        if not (ride and shared.link.gate_next(gate)):
-            await shared.link.confirm(gate)
-        return Lease(key, release, gate=gate)
-
-    async def _admit_now(
-        self,
-        key: KeyRecord,
-        shared: SharedLimits,
-        lease_id: str,
-        max_concurrent: int,
-        now: float,
-        need_seed: set[str],
-    ) -> None:
-        """The admission script on its own, seeding counters until Redis has them; raises to refuse."""
-        limits = key.limits
-        for _ in range(3):
-            terms = await self._terms(key, now, need_seed)
-            verdict = await shared.admit(key.id, lease_id, limits.rpm or 0, max_concurrent, terms)
-            if verdict.outcome != "seed":
-                self._judge(key, verdict, terms, now, max_concurrent)
-                return
-            need_seed.add(verdict.kind)
-        raise RedisDown("a quota counter could not be seeded")
-
-    async def _terms(self, key: KeyRecord, now: float, need_seed: set[str]) -> list[QuotaTerm]:
-        quotas = {"requests": key.limits.quota_requests, "tokens": key.limits.quota_tokens}
-        return [
-            await self._term(key, kind, quota, now, kind in need_seed)
-            for kind, quota in quotas.items()
-            if quota
-        ]
-
-    def _judge(
-        self, key: KeyRecord, verdict: Verdict, terms: list[QuotaTerm], now: float, max_concurrent: int
-    ) -> None:
-        """Raise for a refusal; note the counters this admission seeded."""
-        self._refuse(key, verdict, {t.kind: t for t in terms}, now, max_concurrent)
-        for term in terms:
-            if term.seed is not None:
-                self._seeded[(key.id, term.kind)] = term.period_end
+        return Lease(key, release)
 
     async def _term(self, key: KeyRecord, kind: str, quota: Quota, now: float, force: bool) -> QuotaTerm:
         """The quota for the script, with a seed from the usage table unless this process already

@@ -1,7 +1,6 @@
 """A key's limits on Redis, so several gateway instances enforce them as one would (issue 16).
 
-One script per admission (`_ADMIT`), sent as the gate of the request's take of an account
-(`redis_link.Gate`: the two run as one script, one round trip), checks and counts atomically: the requests of the last minute
+One script per admission (`_ADMIT`) checks and counts atomically: the requests of the last minute
 (a sorted set of request ids by time), the requests in flight (a sorted set of leases by expiry,
 renewed by the holder, see `redis_link`), and the request and token quotas (one counter per key,
 kind and period). A quota counter is seeded once from the usage table by whichever instance needs
@@ -96,7 +95,7 @@ class SharedLimits:
 
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self.script = link.script(_ADMIT)
+        self._admit = link.script(_ADMIT)
 
     def quota_key(self, key_id: int, kind: str, period_end: float) -> str:
         return self.link.key("kq", key_id, kind, int(period_end))
@@ -108,14 +107,6 @@ class SharedLimits:
         self, key_id: int, lease_id: str, rpm: int, max_concurrent: int, quotas: list[QuotaTerm]
     ) -> Verdict:
         """One round trip. Raises `RedisDown` when Redis does not answer."""
-        return verdict_of(
-            await self.link.eval(self.script, self.args(key_id, lease_id, rpm, max_concurrent, quotas))
-        )
-
-    def args(
-        self, key_id: int, lease_id: str, rpm: int, max_concurrent: int, quotas: list[QuotaTerm]
-    ) -> list[Any]:
-        """The admission script's arguments (to run it now, or as the gate of the account's take)."""
         now = now_ms()
         args: list[Any] = [
             self.link.prefix,
@@ -135,18 +126,14 @@ class SharedLimits:
             else:
                 ttl = max(60, int(term.period_end - now / 1000) + 3600)
                 args += [term.limit, int(term.period_end), ttl, "" if term.seed is None else term.seed]
-        return args
+        reply = await self.link.eval(self._admit, args)
+        outcome = str(reply[0])
+        if outcome == "rpm":
+            return Verdict("rpm", oldest_ms=float(reply[1]))
+        if outcome in {"seed", "quota"}:
+            return Verdict(outcome, kind=str(reply[1]), used=int(reply[2]) if len(reply) > 2 else 0)
+        return Verdict(outcome)
 
     def add(self, key: str, amount: int) -> None:
         """Add `amount` (negative: a refund) to a seeded counter, deferred."""
         self.link.defer(lambda pipe: pipe.eval(ADD_IF_SEEDED, 1, key, amount))
-
-
-def verdict_of(reply: Any) -> Verdict:
-    """The admission script's answer as a `Verdict`."""
-    outcome = str(reply[0])
-    if outcome == "rpm":
-        return Verdict("rpm", oldest_ms=float(reply[1]))
-    if outcome in {"seed", "quota"}:
-        return Verdict(outcome, kind=str(reply[1]), used=int(reply[2]) if len(reply) > 2 else 0)
-    return Verdict(outcome)

@@ -8,8 +8,7 @@ Keys (all under `prefix`, `SWITCHYARD_REDIS_PREFIX`):
     {prefix}:sticky:{session}         account id; expires with the session TTL
 
 Round trips (issue 16): choosing an account is one script (`_TAKE`: sticky, cap, lease, use count,
-sticky renewal), which carries the key's admission when the key has limits (a gated script, see
-`redis_link.Gate`); giving it back is deferred into the request's end-of-request pipeline. What the
+sticky renewal); giving it back is deferred into the request's end-of-request pipeline. What the
 ranking reads (cooldowns, in-flight counts, recent uses of every account) comes from a snapshot
 refreshed in the background every `snapshot_interval_s` by one pipeline, plus this process's own
 changes since, so ranking costs no round trip; the cap itself is re-checked by the script.
@@ -95,7 +94,7 @@ class SharedPoolState:
         self._watched: dict[str, set[int]] = {}
         self._mine_in_flight: Counter[int] = Counter()
         self._mine_uses: Counter[tuple[str, int, int]] = Counter()
-        self._take = link.script(_TAKE, gated=True)
+        self._take = link.script(_TAKE)
         self._set_later = link.script(_SET_LATER)
         self._refresher: asyncio.Task[None] | None = None
 
@@ -212,35 +211,34 @@ class SharedPoolState:
     ) -> Slot | None:
         if not ranking:
             return None
-        # Through the link even while Redis is known down (it answers RedisDown at once): a
-        # request's pending gate, its key's admission, goes with the take or falls back here.
-        slot = Slot(ranking[0], shared=True)
-        bucket = int(time.time()) // RATE_WINDOW_S
-        args: list[str | int] = [
-            self.link.prefix,
-            now_ms(),
-            lease_expiry(self.link.lease_s),
-            slot.lease_id,
-            cap,
-            family,
-            bucket,
-            session or "",
-            max(1, int(sticky_ttl_s * 1000)),
-            int(self.link.lease_s * 1000) + 1000,
-            *ranking,
-        ]
-        try:
-            chosen = await self.link.eval(self._take, args)
-        except RedisDown:
-            pass
-        else:
-            if not chosen:
-                return None
-            account_id = int(chosen)
-            self._mine_in_flight[account_id] += 1
-            self._mine_uses[(family, account_id, bucket)] += 1
-            self.link.hold(self.link.key("slots", account_id), slot.lease_id)
-            return Slot(account_id, slot.lease_id, shared=True)
+        if self.link.up:
+            slot = Slot(ranking[0], shared=True)
+            bucket = int(time.time()) // RATE_WINDOW_S
+            args: list[str | int] = [
+                self.link.prefix,
+                now_ms(),
+                lease_expiry(self.link.lease_s),
+                slot.lease_id,
+                cap,
+                family,
+                bucket,
+                session or "",
+                max(1, int(sticky_ttl_s * 1000)),
+                int(self.link.lease_s * 1000) + 1000,
+                *ranking,
+            ]
+            try:
+                chosen = await self.link.eval(self._take, args)
+            except RedisDown:
+                pass
+            else:
+                if not chosen:
+                    return None
+                account_id = int(chosen)
+                self._mine_in_flight[account_id] += 1
+                self._mine_uses[(family, account_id, bucket)] += 1
+                self.link.hold(self.link.key("slots", account_id), slot.lease_id)
+                return Slot(account_id, slot.lease_id, shared=True)
         return await self.memory.take(ranking, cap, family, session=session, sticky_ttl_s=sticky_ttl_s)
 
     async def release(self, slot: Slot, *, urgent: bool = False) -> None:

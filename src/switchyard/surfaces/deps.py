@@ -34,25 +34,16 @@ async def authenticate(request: Request) -> KeyRecord:
 
 
 async def admit(
-    request: Request,
-    key: KeyRecord,
-    *,
-    surface: str,
-    provider: str,
-    model: str,
-    model_known: bool = False,
-    answers_locally: bool = False,
+    request: Request, key: KeyRecord, *, surface: str, provider: str, model: str, model_known: bool = False
 ) -> RequestContext:
     """Note what the request is for, then check the key's limits for it and hold a slot.
-    `model_known`: the surface already resolved `model` to one it serves. `answers_locally`: the
-    request is answered without an account, so its admission cannot ride with an account's take
-    (`KeyGuard.admit`) and is checked here."""
+    `model_known`: the surface already resolved `model` to one it serves."""
     ctx = get_context(request.scope)
     ctx.surface, ctx.provider, ctx.model, ctx.model_known = surface, provider, model, model_known
     runtime = runtime_of(request)
     if runtime.guard is None:
         raise RuntimeError("the key guard is not ready")
-    ctx.lease = await runtime.guard.admit(key, provider, model, ride=not answers_locally)
+    ctx.lease = await runtime.guard.admit(key, provider, model)
     return ctx
 
 

@@ -52,15 +52,7 @@ async def web_count_tokens(request: Request) -> Response:
         await read_body(request, runtime.settings.max_request_bytes), count_only=True
     )
     model = resolve_model(body["model"])
-    await admit(
-        request,
-        key,
-        surface=SURFACE,
-        provider=web.PROVIDER,
-        model=model.public_id,
-        model_known=True,
-        answers_locally=True,
-    )
+    await admit(request, key, surface=SURFACE, provider=web.PROVIDER, model=model.public_id, model_known=True)
     return web.count_tokens(body, model)
 
 
