@@ -69,6 +69,9 @@ class _Entry:
     add: Deferred
     reply: asyncio.Future[Any] | None = None
     script: LinkScript | None = None
+    leading: list[int] = field(default_factory=lambda: [0])
+    """How many of its first commands are deferred writes riding along (`send_with_batch`): their
+    failure is logged, not the entry's."""
 
 
 class HiredisPackedConnection(Connection):
@@ -237,18 +240,24 @@ class RedisLink:
             writes = [w for link, w in batch.writes if link is self]
             batch.writes = [(link, w) for link, w in batch.writes if link is not self]
 
+        leading = [0]
+
         def add(pipe: Pipeline) -> None:
+            start = len(pipe.command_stack)
             for deferred in writes:
                 deferred(pipe)
+            leading[0] = len(pipe.command_stack) - start
             write(pipe)
 
-        await self._send(add)
+        await self._send(add, leading=leading)
 
-    async def _send(self, add: Deferred, script: LinkScript | None = None) -> Any:
+    async def _send(
+        self, add: Deferred, script: LinkScript | None = None, *, leading: list[int] | None = None
+    ) -> Any:
         if not self.up:
             raise RedisDown
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        entry = _Entry(add, reply, script)
+        entry = _Entry(add, reply, script, leading if leading is not None else [0])
         if self._sending():
             self._queue.append(entry)
             self._wake.set()
@@ -297,9 +306,12 @@ class RedisLink:
         spans: list[tuple[int, int]] = []
         for entry in entries:
             start = len(pipe.command_stack)
+            if entry.reply is not None and entry.reply.done():
+                spans.append((start, start))  # its request was cancelled while queued: not sent
+                continue
             try:
                 entry.add(pipe)
-            except Exception as exc:  # a bad argument fails its own request, not the batch
+            except Exception as exc:  # a bug in building it fails its own request, not the batch
                 del pipe.command_stack[start:]
                 log.exception("a Redis command could not be built")
                 _fail([entry], RedisDown(str(exc)))
@@ -315,8 +327,15 @@ class RedisLink:
         forgotten: list[_Entry] = []
         for entry, (start, end) in zip(entries, spans, strict=True):
             if start == end:
+                if entry.reply is not None and not entry.reply.done():
+                    entry.reply.set_result(None)  # nothing was sent for it
                 continue
-            answers = replies[start:end]
+            riding, answers = (
+                replies[start : start + entry.leading[0]],
+                replies[start + entry.leading[0] : end],
+            )
+            for failed in (a for a in riding if isinstance(a, Exception)):
+                log.warning("a deferred Redis write failed: %s", failed)
             error = next((a for a in answers if isinstance(a, Exception)), None)
             if error is not None and isinstance(error, NoScriptError) and entry.script is not None:
                 forgotten.append(entry)  # a new Redis (restarted, failed over) forgot the script
@@ -329,7 +348,7 @@ class RedisLink:
             elif error is not None:
                 entry.reply.set_exception(RedisDown(str(error)))
             else:
-                entry.reply.set_result(answers[0] if end - start == 1 else answers)
+                entry.reply.set_result(answers[0] if len(answers) == 1 else answers)
         if forgotten:
             await self._load_and_resend(forgotten)
 
