@@ -14,6 +14,7 @@ every open agent loop. So each signature learned is also written here, bounded a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -48,6 +49,7 @@ class StoreSignatures:
         self._swept_at = 0.0
         self._pending: dict[str, SignedThought] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._writing = False
 
     async def save(self, entries: list[tuple[str, SignedThought]]) -> None:
         """Queue the entries; one task writes what gathered within `WRITE_DELAY_S`."""
@@ -57,10 +59,13 @@ class StoreSignatures:
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(WRITE_DELAY_S)
+        self._writing = True
         try:
             await self.flush()
         except Exception:
             log.warning("could not write thought signatures to the store", exc_info=True)
+        finally:
+            self._writing = False
 
     async def flush(self) -> None:
         """Write every pending entry now."""
@@ -71,8 +76,14 @@ class StoreSignatures:
 
     async def aclose(self) -> None:
         """Flush at shutdown, so a restart replays what this instance learned last."""
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            # Cancelled while waiting to write; awaited while writing: a write cut mid-way would
+            # lose the entries it took, and its database thread would answer a closed loop.
+            if not self._writing:
+                flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
         await self.flush()
 
     async def _write(self, entries: list[tuple[str, SignedThought]]) -> None:
