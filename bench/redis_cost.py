@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("no_redis", stack.gateway.port, stack.gateway.pid),
                     ("redis", port, redis_gateway.pid),
                 ):
-                    trips, entries = _redis_counters(port)
+                    trips, entries = _redis_counters(port) if where == "redis" else (0.0, 0.0)
                     row = _run(stack, target_port, pid, key, args.seconds)
                     shared = ""
                     if where == "redis":

@@ -69,9 +69,9 @@ class _Entry:
     add: Deferred
     reply: asyncio.Future[Any] | None = None
     script: LinkScript | None = None
-    leading: list[int] = field(default_factory=lambda: [0])
-    """How many of its first commands are deferred writes riding along (`send_with_batch`): their
-    failure is logged, not the entry's."""
+    leading: list[int] | None = None
+    """How many of its first commands are deferred writes riding along (`send_with_batch`, which
+    fills it in when the pipeline is built): their failure is logged, not the entry's."""
 
 
 class HiredisPackedConnection(Connection):
@@ -257,7 +257,7 @@ class RedisLink:
         if not self.up:
             raise RedisDown
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        entry = _Entry(add, reply, script, leading if leading is not None else [0])
+        entry = _Entry(add, reply, script, leading)
         if self._sending():
             self._queue.append(entry)
             self._wake.set()
@@ -330,10 +330,8 @@ class RedisLink:
                 if entry.reply is not None and not entry.reply.done():
                     entry.reply.set_result(None)  # nothing was sent for it
                 continue
-            riding, answers = (
-                replies[start : start + entry.leading[0]],
-                replies[start + entry.leading[0] : end],
-            )
+            ridden = start + (entry.leading[0] if entry.leading else 0)
+            riding, answers = replies[start:ridden], replies[ridden:end]
             for failed in (a for a in riding if isinstance(a, Exception)):
                 log.warning("a deferred Redis write failed: %s", failed)
             error = next((a for a in answers if isinstance(a, Exception)), None)
