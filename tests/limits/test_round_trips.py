@@ -77,5 +77,5 @@ def test_an_ordinary_request_costs_at_most_two_round_trips(tmp_path: Path, sends
         # the account's take + the end-of-request writes
         assert per_request(urls[0], plain, sends, prefix) <= 2
         limited = stack.create_key(rpm=1000, max_concurrent=10, quota_requests=Quota(1000, "day"))
-        # + the key's admission script (not yet folded into the take: see the README)
-        assert per_request(urls[0], limited, sends, prefix) <= 3
+        # the key's admission rides with the account's take: no round trip of its own
+        assert per_request(urls[0], limited, sends, prefix) <= 2

@@ -28,10 +28,10 @@ import hmac
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -39,12 +39,13 @@ from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimite
 from switchyard.keys.limits import Quota, period_bounds
 from switchyard.keys.service import KeyLimits, hash_key, limits_of
 from switchyard.keys.shared_limits import QuotaTerm, SharedLimits, Verdict
-from switchyard.redis_link import RedisDown, RedisLink
+from switchyard.redis_link import Gate, GateClosed, RedisDown, RedisLink
 from switchyard.store.db import Store
 from switchyard.store.reachable import store_unreachable
 from switchyard.store.tables import ClientKey, UsageEvent
 
 RPM_WINDOW_S = 60.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,19 +81,86 @@ def is_refunded(status: int) -> bool:
 
 class Lease:
     """Holds one concurrency slot of a key until released (at the end of the response or stream);
-    `on_release(status)` gives it back and refunds the request when `is_refunded(status)`."""
+    `on_release(status)` gives it back and refunds the request when `is_refunded(status)`.
 
-    __slots__ = ("_on_release", "_released", "key")
+    A lease may be *pending*: the key's admission (`gate`) has not been checked yet and rides with
+    the request's first account take (`admitted_with`), or is sent on its own (`confirm`). Until
+    it is judged the request holds nothing; a refused lease holds nothing either."""
 
-    def __init__(self, key: KeyRecord, on_release: Callable[[int | None], None]) -> None:
+    __slots__ = ("_judge", "_judged", "_on_release", "_released", "gate", "key")
+
+    def __init__(
+        self,
+        key: KeyRecord,
+        on_release: Callable[[int | None], None],
+        *,
+        gate: Gate | None = None,
+        judge: Callable[[], Awaitable[Callable[[int | None], None]]] | None = None,
+    ) -> None:
         self.key = key
         self._on_release = on_release
         self._released = False
+        self.gate = gate
+        self._judge = judge
+        self._judged: asyncio.Future[None] | None = None
 
     def release(self, status: int | None = None) -> None:
         if not self._released:
             self._released = True
             self._on_release(status)
+
+    async def confirm(self) -> None:
+        """Check the admission now if it is pending (once; concurrent callers share the answer),
+        raising the refusal: before work a refused request must not do (media downloads)."""
+        if self.gate is None:
+            return
+        judged = self._judged
+        if judged is not None:
+            await asyncio.shield(judged)
+            return
+        assert self._judge is not None
+        judged = self._judged = asyncio.get_running_loop().create_future()
+        self.gate.sendable = False  # from now on no take carries it
+        try:
+            on_release = await self._judge()
+        except asyncio.CancelledError:
+            judged.cancel()
+            raise
+        except BaseException as exc:
+            judged.set_exception(exc)
+            judged.exception()  # retrieved: nobody else may be waiting
+            raise
+        judged.set_result(None)
+        self.gate = None
+        if self._released:  # the request ended meanwhile (a parallel take's error): give it back
+            on_release(None)
+        else:
+            self._on_release = on_release
+
+    async def admitted_with(
+        self, take: Callable[[Gate | None], Awaitable[T]], undo: Callable[[T], Awaitable[object]]
+    ) -> T:
+        """`take(gate)` with the pending admission riding on it, judged before the result is
+        returned (`undo(result)` when it refuses); a settled lease just runs `take(None)`. The
+        first such call of a request carries the gate; parallel ones wait for its judgment."""
+        gate = self.gate
+        if gate is None or not gate.sendable:
+            await self.confirm()
+            return await take(None)
+        try:
+            taken = await take(gate)
+        except GateClosed:
+            await self.confirm()  # raises the refusal, or admits after seeding a counter
+            return await take(None)
+        except Exception:
+            await self.confirm()  # a refusal comes before the take's own error
+            raise
+        try:
+            await self.confirm()
+        except BaseException:
+            await undo(taken)
+            raise
+        return taken
 
 
 def _memory_release(state: _KeyState, counted_in: float | None) -> Callable[[int | None], None]:
@@ -227,8 +295,13 @@ class KeyGuard:
         self._cache.clear()
         self._loading.clear()
 
-    async def admit(self, key: KeyRecord, provider: str, model: str) -> Lease:
-        """Check model, rate, concurrency and quotas; count the request; hold a concurrency slot."""
+    async def admit(self, key: KeyRecord, provider: str, model: str, *, ride: bool = False) -> Lease:
+        """Check model, rate, concurrency and quotas; count the request; hold a concurrency slot.
+
+        `ride`: the request goes on to take an account (`pool/failover.py`), so a check on Redis
+        may wait for it and ride with the take — one round trip for both. The lease is then
+        *pending* (see `Lease`) and raises its refusal from the take; the caller must `confirm` it
+        before any work a refused request must not do."""
         limits = key.limits
         if not model_allowed(limits.models, provider, model):
             raise PermissionDenied(
@@ -237,10 +310,16 @@ class KeyGuard:
                 code="model_not_allowed",
             )
         if self._shared is not None and self._link is not None and self._link.up and _shared(limits):
+            if ride:
+                return await self._pending(key, self._shared)
             try:
                 return await self._admit_shared(key, self._shared)
             except RedisDown:
                 pass  # served from this process's counters until Redis answers again
+        return await self._admit_memory(key)
+
+    async def _admit_memory(self, key: KeyRecord) -> Lease:
+        limits = key.limits
         state = self._states.setdefault(key.id, _KeyState())
         now = time.time()
         # Seed the quota counters first: from here on, no await until the request is counted.
@@ -268,25 +347,82 @@ class KeyGuard:
         return Lease(key, _memory_release(state, counted_in))
 
     async def _admit_shared(self, key: KeyRecord, shared: SharedLimits) -> Lease:
-        """Admission by the Redis script; a counter Redis lacks is seeded and the script re-run."""
+        """Admission by the Redis script, on its own round trip."""
+        lease_id = uuid.uuid4().hex[:16]
+        terms = await self._terms(key, time.time(), set())
+        verdict, terms = await self._verdict(key, shared, lease_id, terms)
+        return Lease(key, self._accepted(key, shared, lease_id, verdict, terms))
+
+    async def _pending(self, key: KeyRecord, shared: SharedLimits) -> Lease:
+        """A lease whose admission script rides with the request's account take (`Lease`)."""
+        lease_id = uuid.uuid4().hex[:16]
+        terms = await self._terms(key, time.time(), set())
+        max_concurrent = self._max_concurrent(key.limits)
+        slots = shared.slots_key(key.id) if max_concurrent else None
+
+        def unsettled(status: int | None) -> None:
+            if slots is not None:  # the script may have run (its request was cancelled meanwhile)
+                shared.link.drop(slots, lease_id)
+
+        async def judge() -> Callable[[int | None], None]:
+            answer = gate.answer
+            try:
+                if answer is None:  # no take carried it
+                    verdict, settled = await self._verdict(key, shared, lease_id, terms)
+                else:
+                    verdict, settled = shared.verdict(await answer), terms
+                    if verdict.outcome == "seed":
+                        verdict, settled = await self._verdict(key, shared, lease_id, terms, {verdict.kind})
+            except RedisDown:
+                return (await self._admit_memory(key))._on_release
+            return self._accepted(key, shared, lease_id, verdict, settled)
+
+        def args() -> list[Any]:
+            return shared.admit_args(key.id, lease_id, key.limits.rpm or 0, max_concurrent, terms)
+
+        lease = Lease(key, unsettled, judge=judge)
+        gate = Gate(shared.admit_script, args, lease.confirm)
+        lease.gate = gate
+        return lease
+
+    async def _terms(self, key: KeyRecord, now: float, need_seed: set[str]) -> list[QuotaTerm]:
+        quotas = {"requests": key.limits.quota_requests, "tokens": key.limits.quota_tokens}
+        return [
+            await self._term(key, kind, quota, now, kind in need_seed)
+            for kind, quota in quotas.items()
+            if quota
+        ]
+
+    async def _verdict(
+        self,
+        key: KeyRecord,
+        shared: SharedLimits,
+        lease_id: str,
+        terms: list[QuotaTerm],
+        need_seed: set[str] | frozenset[str] = frozenset(),
+    ) -> tuple[Verdict, list[QuotaTerm]]:
+        """The script's verdict; a counter Redis lacks is seeded and the script re-run."""
         limits = key.limits
         max_concurrent = self._max_concurrent(limits)
-        lease_id = uuid.uuid4().hex[:16]
+        need = set(need_seed)
         now = time.time()
-        quotas = {"requests": limits.quota_requests, "tokens": limits.quota_tokens}
-        need_seed: set[str] = set()
         for _ in range(3):
-            terms = [
-                await self._term(key, kind, quota, now, kind in need_seed)
-                for kind, quota in quotas.items()
-                if quota
-            ]
-            verdict = await shared.admit(key.id, lease_id, limits.rpm or 0, max_concurrent, terms)
+            if need:
+                terms = await self._terms(key, now, need)
+            args = shared.admit_args(key.id, lease_id, limits.rpm or 0, max_concurrent, terms)
+            verdict = await shared.admit(args)
             if verdict.outcome != "seed":
-                break
-            need_seed.add(verdict.kind)
-        else:
-            raise RedisDown("a quota counter could not be seeded")
+                return verdict, terms
+            need.add(verdict.kind)
+        raise RedisDown("a quota counter could not be seeded")
+
+    def _accepted(
+        self, key: KeyRecord, shared: SharedLimits, lease_id: str, verdict: Verdict, terms: list[QuotaTerm]
+    ) -> Callable[[int | None], None]:
+        """Raise the verdict's refusal; else note the seeds, hold the slot and return the release."""
+        limits = key.limits
+        now = time.time()
+        max_concurrent = self._max_concurrent(limits)
         self._refuse(key, verdict, {t.kind: t for t in terms}, now, max_concurrent)
         for term in terms:
             if term.seed is not None:
@@ -294,10 +430,8 @@ class KeyGuard:
         slots = shared.slots_key(key.id) if max_concurrent else None
         if slots is not None:
             shared.link.hold(slots, lease_id)
-        counted = (
-            shared.quota_key(key.id, "requests", period_bounds(limits.quota_requests.period, now)[1])
-            if limits.quota_requests
-            else None
+        counted = next(
+            (shared.quota_key(key.id, t.kind, t.period_end) for t in terms if t.kind == "requests"), None
         )
 
         def release(status: int | None) -> None:
@@ -306,7 +440,7 @@ class KeyGuard:
             if counted is not None and status is not None and is_refunded(status):
                 shared.add(counted, -1)
 
-        return Lease(key, release)
+        return release
 
     async def _term(self, key: KeyRecord, kind: str, quota: Quota, now: float, force: bool) -> QuotaTerm:
         """The quota for the script, with a seed from the usage table unless this process already

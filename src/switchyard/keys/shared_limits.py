@@ -1,6 +1,7 @@
 """A key's limits on Redis, so several gateway instances enforce them as one would (issue 16).
 
-One script per admission (`_ADMIT`) checks and counts atomically: the requests of the last minute
+One script per admission (`_ADMIT`; it rides with the request's account take when it can, see
+`guard.KeyGuard.admit`) checks and counts atomically: the requests of the last minute
 (a sorted set of request ids by time), the requests in flight (a sorted set of leases by expiry,
 renewed by the holder, see `redis_link`), and the request and token quotas (one counter per key,
 kind and period). A quota counter is seeded once from the usage table by whichever instance needs
@@ -95,7 +96,7 @@ class SharedLimits:
 
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._admit = link.script(_ADMIT)
+        self.admit_script = link.script(_ADMIT)
 
     def quota_key(self, key_id: int, kind: str, period_end: float) -> str:
         return self.link.key("kq", key_id, kind, int(period_end))
@@ -103,10 +104,11 @@ class SharedLimits:
     def slots_key(self, key_id: int) -> str:
         return self.link.key("kslots", key_id)
 
-    async def admit(
+    def admit_args(
         self, key_id: int, lease_id: str, rpm: int, max_concurrent: int, quotas: list[QuotaTerm]
-    ) -> Verdict:
-        """One round trip. Raises `RedisDown` when Redis does not answer."""
+    ) -> list[Any]:
+        """The script's arguments as of now (its clock and the lease's expiry: build them when
+        sending, also when the script rides with an account's take)."""
         now = now_ms()
         args: list[Any] = [
             self.link.prefix,
@@ -126,7 +128,15 @@ class SharedLimits:
             else:
                 ttl = max(60, int(term.period_end - now / 1000) + 3600)
                 args += [term.limit, int(term.period_end), ttl, "" if term.seed is None else term.seed]
-        reply = await self.link.eval(self._admit, args)
+        return args
+
+    async def admit(self, args: list[Any]) -> Verdict:
+        """One round trip of the script on its own. Raises `RedisDown` when Redis does not answer."""
+        return self.verdict(await self.link.eval(self.admit_script, args))
+
+    @staticmethod
+    def verdict(reply: Any) -> Verdict:
+        """The script's answer, read."""
         outcome = str(reply[0])
         if outcome == "rpm":
             return Verdict("rpm", oldest_ms=float(reply[1]))

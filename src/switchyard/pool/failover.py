@@ -20,6 +20,7 @@ from switchyard.errors import ErrorClass, NoAccountAvailable, StreamInterrupted,
 from switchyard.pool.decisions import Action
 from switchyard.pool.pool import AccountPool
 from switchyard.pool.stream import TrackedStream, close_quietly, tokens_of
+from switchyard.redis_link import Gate
 from switchyard.shared.accounts import UpstreamAccount
 from switchyard.shared.context import RequestContext
 
@@ -150,20 +151,29 @@ class Attempts:
         return account
 
     async def _choose(self) -> UpstreamAccount:
+        """An account from the pool, the request's key admitted: when its admission is still to
+        be checked it rides with the account's take (one round trip, `KeyGuard.admit`)."""
+        lease = self.ctx.lease
         try:
-            return await self.pool.choose(
-                self.ctx.provider,
-                self.family,
-                self.tried,
-                session=self.session,
-                queue_as=self.ctx.key.id if self.ctx.key is not None else None,
-            )
+            if lease is None:
+                return await self._take(None)
+            return await lease.admitted_with(self._take, self.pool.release)
         except NoAccountAvailable:
             # After a resting-type failure the 429 (what rests, until when) is the useful answer;
             # after a transient or account-level one, the upstream's own error is.
             if self.last is not None and self.last_action not in _RESTING_ACTIONS:
                 raise self.last from None
             raise
+
+    async def _take(self, gate: Gate | None) -> UpstreamAccount:
+        return await self.pool.choose(
+            self.ctx.provider,
+            self.family,
+            self.tried,
+            session=self.session,
+            queue_as=self.ctx.key.id if self.ctx.key is not None else None,
+            gate=gate,
+        )
 
     async def failed(self, account: UpstreamAccount, error: UpstreamError) -> None:
         """Apply the decision table; sleep as it says; raise when the client must see the error."""

@@ -26,6 +26,7 @@ from switchyard.pool.selection import Candidate, Strategy, rank
 from switchyard.pool.state import Cooldown, MemoryPoolState, PoolState, Slot
 from switchyard.pool.stream import tokens_of
 from switchyard.pool.waiting import SlotQueue, Waiter
+from switchyard.redis_link import Gate
 from switchyard.shared.accounts import UpstreamAccount
 from switchyard.store import accounts as account_store
 from switchyard.store.db import Store
@@ -185,12 +186,14 @@ class AccountPool:
         *,
         session: str | None = None,
         queue_as: Hashable = None,
+        gate: Gate | None = None,
     ) -> UpstreamAccount:
         """The best ready account, with one of its concurrency slots taken (give it back with
         `release`). Resting and excluded accounts are skipped, and so are full ones while another
         is free; only when every ready account is full does the request queue for a slot, at most
         `busy_wait_s`, taking its turn among the waiters as `queue_as` (its key: see `waiting.py`).
-        Nothing left → NoAccountAvailable, saying why."""
+        Nothing left → NoAccountAvailable, saying why. `gate` (a key's admission still to be
+        checked) rides with the take; a request about to wait has it checked on its own first."""
         deadline = time.monotonic() + self.busy_wait_s
         queue = self._waiting.setdefault(provider, SlotQueue())
         waiter: Waiter | None = None
@@ -207,7 +210,7 @@ class AccountPool:
                 ready = {a.id: a for a in accounts if a.id not in exclude and a.id not in cooling}
                 # While others wait, a newcomer queues behind them instead of taking the slot first.
                 if ready and (my_turn if waiter is not None else not queue):
-                    chosen = await self._take_slot(provider, family, ready, session)
+                    chosen = await self._take_slot(provider, family, ready, session, gate)
                     if chosen is not None:
                         if waiter is not None:
                             looked = not (woken and waiter.passes_on)  # polled: freed elsewhere
@@ -222,6 +225,8 @@ class AccountPool:
                 if not ready or remaining <= 0:
                     raise unavailable(provider, family, accounts, cooling, exclude, busy=set(ready))
                 if waiter is None:
+                    if gate is not None:
+                        await gate.alone()  # a refused request does not queue for a slot
                     waiter = queue.join(queue_as)
                 # The first waiter polls too: a slot freed by another instance wakes nobody here.
                 woken = await waiter.wait(min(remaining, BUSY_POLL_S))
@@ -231,13 +236,18 @@ class AccountPool:
                 queue.leave(waiter, served=False)
 
     async def _take_slot(
-        self, provider: str, family: str, ready: dict[int, UpstreamAccount], session: str | None
+        self,
+        provider: str,
+        family: str,
+        ready: dict[int, UpstreamAccount],
+        session: str | None,
+        gate: Gate | None = None,
     ) -> UpstreamAccount | None:
         """The first account of the ranking (the conversation's own first) with a free slot."""
         ranking = await self._ranking(provider, family, list(ready))
         sticky = session if session and self.sticky_sessions else None
         slot = await self.state.take(
-            ranking, self.max_concurrency, family, session=sticky, sticky_ttl_s=self.sticky_ttl_s
+            ranking, self.max_concurrency, family, session=sticky, sticky_ttl_s=self.sticky_ttl_s, gate=gate
         )
         if slot is None:
             return None

@@ -8,7 +8,8 @@ Keys (all under `prefix`, `SWITCHYARD_REDIS_PREFIX`):
     {prefix}:sticky:{session}         account id; expires with the session TTL
 
 Round trips (issue 16): choosing an account is one script (`_TAKE`: sticky, cap, lease, use count,
-sticky renewal); giving it back is deferred into the request's end-of-request pipeline. What the
+sticky renewal), which carries the key's admission when it is still to be checked (a
+`redis_link.Gate`); giving it back is deferred into the request's end-of-request pipeline. What the
 ranking reads (cooldowns, in-flight counts, recent uses of every account) comes from a snapshot
 refreshed in the background every `snapshot_interval_s` by one pipeline, plus this process's own
 changes since, so ranking costs no round trip; the cap itself is re-checked by the script.
@@ -27,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from switchyard.pool.state import RATE_WINDOW_S, Cooldown, MemoryPoolState, Slot
-from switchyard.redis_link import RedisDown, RedisLink, as_int, lease_expiry, now_ms
+from switchyard.redis_link import Gate, RedisDown, RedisLink, as_int, lease_expiry, now_ms
 
 log = logging.getLogger("switchyard.pool")
 
@@ -208,6 +209,7 @@ class SharedPoolState:
         *,
         session: str | None = None,
         sticky_ttl_s: float = 0.0,
+        gate: Gate | None = None,
     ) -> Slot | None:
         if not ranking:
             return None
@@ -228,7 +230,7 @@ class SharedPoolState:
                 *ranking,
             ]
             try:
-                chosen = await self.link.eval(self._take, args)
+                chosen = await self.link.eval(self._take, args, gate=gate)
             except RedisDown:
                 pass
             else:

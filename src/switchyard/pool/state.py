@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from switchyard.redis_link import Gate
+
 RATE_WINDOW_S = 60
 """Width of one rate-window bucket; "recent uses" are the current and the previous bucket."""
 
@@ -62,10 +64,12 @@ class PoolState(Protocol):
         *,
         session: str | None = None,
         sticky_ttl_s: float = 0.0,
+        gate: Gate | None = None,
     ) -> Slot | None:
         """A slot on the first account of `ranking` (the session's own account first, if it is in
         the ranking) that has fewer than `cap` in flight (0 = no cap); its use is counted in the
-        rate window and the session (if any) is (re)set to it. None when every one is full."""
+        rate window and the session (if any) is (re)set to it. None when every one is full. `gate`:
+        a check the shared state sends with its take (`redis_link.Gate`); memory ignores it."""
         ...
 
     async def release(self, slot: Slot, *, urgent: bool = False) -> None:
@@ -134,6 +138,7 @@ class MemoryPoolState:
         *,
         session: str | None = None,
         sticky_ttl_s: float = 0.0,
+        gate: Gate | None = None,
     ) -> Slot | None:
         order = list(ranking)
         sticky = await self.sticky(session) if session else None

@@ -34,16 +34,26 @@ async def authenticate(request: Request) -> KeyRecord:
 
 
 async def admit(
-    request: Request, key: KeyRecord, *, surface: str, provider: str, model: str, model_known: bool = False
+    request: Request,
+    key: KeyRecord,
+    *,
+    surface: str,
+    provider: str,
+    model: str,
+    model_known: bool = False,
+    takes_account: bool = True,
 ) -> RequestContext:
     """Note what the request is for, then check the key's limits for it and hold a slot.
-    `model_known`: the surface already resolved `model` to one it serves."""
+    `model_known`: the surface already resolved `model` to one it serves. `takes_account`: the
+    request goes on to the pool, so a check on Redis rides with the account's take
+    (`KeyGuard.admit`); a request answered without an account is checked here. Media downloads
+    confirm the admission first (`media.fetch_urls`)."""
     ctx = get_context(request.scope)
     ctx.surface, ctx.provider, ctx.model, ctx.model_known = surface, provider, model, model_known
     runtime = runtime_of(request)
     if runtime.guard is None:
         raise RuntimeError("the key guard is not ready")
-    ctx.lease = await runtime.guard.admit(key, provider, model)
+    ctx.lease = await runtime.guard.admit(key, provider, model, ride=takes_account)
     return ctx
 
 

@@ -11,19 +11,23 @@ from typing import Any
 
 from switchyard.fetch import fetch_media
 from switchyard.runtime import Runtime
+from switchyard.shared.context import RequestContext
 from switchyard.translate import Media, media_urls
 
 
-async def fetch_all_media(runtime: Runtime, body: dict[str, Any]) -> dict[str, Media]:
+async def fetch_all_media(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Media]:
     """Download every http(s) media URL of the request at once; the first refusal fails the request
     and cancels the other downloads."""
-    return await fetch_urls(runtime, media_urls(body))
+    return await fetch_urls(runtime, ctx, media_urls(body))
 
 
-async def fetch_urls(runtime: Runtime, urls: list[str]) -> dict[str, Media]:
-    """Download these http(s) media URLs at once (any surface's request), as `fetch_all_media` does."""
+async def fetch_urls(runtime: Runtime, ctx: RequestContext, urls: list[str]) -> dict[str, Media]:
+    """Download these http(s) media URLs at once (any surface's request), as `fetch_all_media` does.
+    The key's admission is confirmed first: a refused request downloads nothing."""
     if not urls:
         return {}
+    if ctx.lease is not None:
+        await ctx.lease.confirm()
     client, settings = runtime.media_client, runtime.settings
     if client is None:
         raise RuntimeError("the media client is not ready")

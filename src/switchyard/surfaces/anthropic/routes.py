@@ -52,7 +52,15 @@ async def web_count_tokens(request: Request) -> Response:
         await read_body(request, runtime.settings.max_request_bytes), count_only=True
     )
     model = resolve_model(body["model"])
-    await admit(request, key, surface=SURFACE, provider=web.PROVIDER, model=model.public_id, model_known=True)
+    await admit(
+        request,
+        key,
+        surface=SURFACE,
+        provider=web.PROVIDER,
+        model=model.public_id,
+        model_known=True,
+        takes_account=False,  # counted here, from the text
+    )
     return web.count_tokens(body, model)
 
 

@@ -35,12 +35,12 @@ def _client(runtime: Runtime) -> AntigravityClient:
 
 
 async def _translate(
-    runtime: Runtime, body: dict[str, Any]
+    runtime: Runtime, ctx: RequestContext, body: dict[str, Any]
 ) -> tuple[dict[str, Any], AnthropicMessageStream, dict[str, str]]:
     """(the canonical request, the answer's translator state, response headers)."""
     client = _client(runtime)
     profile = client.catalogue.resolve(body["model"]).profile()
-    media = await fetch_urls(runtime, media_urls_of(body))
+    media = await fetch_urls(runtime, ctx, media_urls_of(body))
     tools = anthropic_tools(body)
     request = to_gemini_request_from_anthropic(
         body, model=profile, resolved_media=media, signatures=runtime.signatures, tools=tools
@@ -57,7 +57,7 @@ async def messages(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) 
     model: str = body["model"]
     client = _client(runtime)
     family = client.catalogue.resolve(model).family
-    request, state, headers = await _translate(runtime, body)
+    request, state, headers = await _translate(runtime, ctx, body)
     del body["messages"]  # the translated request holds everything sent from here on
     session = session_key(request, ctx.key.id if ctx.key else None)
     avoid = client.catalogue.unfit_accounts(model)
@@ -96,7 +96,7 @@ async def count_tokens(runtime: Runtime, ctx: RequestContext, body: dict[str, An
     """`{"input_tokens": N}` from the upstream's own countTokens on the translated request."""
     model: str = body["model"]
     client = _client(runtime)
-    request, _, _ = await _translate(runtime, body)
+    request, _, _ = await _translate(runtime, ctx, body)
     answer = await failover.run_unary(
         runtime.pool,
         ctx,

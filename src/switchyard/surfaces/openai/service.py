@@ -50,7 +50,7 @@ async def chat(runtime: Runtime, ctx: RequestContext, body: dict[str, Any]) -> R
     client: AntigravityClient = runtime.providers[PROVIDER]
     spec = client.catalogue.resolve(model)
     profile = spec.profile()
-    media = await fetch_all_media(runtime, body)
+    media = await fetch_all_media(runtime, ctx, body)
     call_ids, reasoning = signature_keys(body)
     await runtime.signatures.recall(tool_call_ids=call_ids, thinking_texts=reasoning)
     request = to_gemini_request(body, model=profile, resolved_media=media, signatures=runtime.signatures)

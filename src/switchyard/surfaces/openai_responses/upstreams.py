@@ -55,7 +55,7 @@ async def antigravity(runtime: Runtime, ctx: RequestContext, conversion: ChatCon
     client: AntigravityClient = runtime.providers[ANTIGRAVITY]
     spec = client.catalogue.resolve(model)
     profile = spec.profile()
-    media = await fetch_all_media(runtime, conversion.body)
+    media = await fetch_all_media(runtime, ctx, conversion.body)
     request = to_gemini_request_from_responses(
         conversion, model=profile, resolved_media=media, signatures=runtime.signatures
     )

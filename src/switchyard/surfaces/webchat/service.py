@@ -88,7 +88,7 @@ async def chat(
 async def plan_turn(runtime: Runtime, ctx: RequestContext, body: dict[str, Any], model: WebModel) -> _Plan:
     messages: list[Any] = body["messages"]
     offer = tool_offer(body)
-    media = await fetch_all_media(runtime, body)
+    media = await fetch_all_media(runtime, ctx, body)
     cap = runtime.settings.gemini_web_request_cap_bytes
     full = fit(messages, offer=offer, media=media, cap_bytes=cap)
     if full.files and not model.accepts_files:
