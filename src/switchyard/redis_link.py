@@ -30,6 +30,7 @@ import contextlib
 import contextvars
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -41,10 +42,11 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, NoScriptError, RedisError
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError
 
 from switchyard.config import Settings
 from switchyard.metrics import Metrics
+from switchyard.redis_wire import Wire
 
 log = logging.getLogger("switchyard.redis")
 T = TypeVar("T")
@@ -160,6 +162,8 @@ class RedisLink:
             retry=Retry(NoBackoff(), 1, supported_errors=(ConnectionError,)),
             **_fast_packing(url),
         )
+        self._wire = Wire(url, connect_timeout_s=timeout_s) if Wire.usable(url) else None
+        """The sender's own connection (`redis_wire`); None: redis-py's pipelines (unix, TLS)."""
         self.prefix = prefix.rstrip(":")
         self.timeout_s = timeout_s
         self.lease_s = lease_s
@@ -167,6 +171,7 @@ class RedisLink:
         self._listeners: list[Callable[[bool], None]] = []
         self._queue: list[_Entry] = []
         self._combinations: dict[tuple[str, str], LinkScript] = {}
+        self._names: dict[tuple[object, ...], str] = {}
         self._wake = asyncio.Event()
         self._leases: dict[str, str] = {}
         """lease id → the sorted set holding it, for the leases this process holds."""
@@ -178,7 +183,13 @@ class RedisLink:
         many share a round trip)."""
 
     def key(self, *parts: object) -> str:
-        return ":".join([self.prefix, *(str(part) for part in parts)])
+        """The Redis key `{prefix}:{part}:…`; remembered (the same few names serve every request)."""
+        name = self._names.get(parts)
+        if name is None:
+            if len(self._names) >= 10_000:
+                self._names.clear()
+            name = self._names[parts] = ":".join([self.prefix, *(str(part) for part in parts)])
+        return name
 
     @staticmethod
     def script(text: str) -> LinkScript:
@@ -368,7 +379,7 @@ class RedisLink:
                 _fail([entry], RedisDown(str(exc)))
             spans.append((start, len(pipe.command_stack)))
         try:
-            replies = await self.call(pipe.execute(raise_on_error=False))
+            replies = await self.call(self._execute(pipe))
         except RedisDown as exc:
             dropped = sum(entry.reply is None for entry in entries)
             if dropped:
@@ -381,12 +392,16 @@ class RedisLink:
                 if entry.reply is not None and not entry.reply.done():
                     entry.reply.set_result(None)  # nothing was sent for it
                 continue
-            ridden = start + (entry.leading[0] if entry.leading else 0)
-            riding, answers = replies[start:ridden], replies[ridden:end]
-            for failed in (a for a in riding if isinstance(a, Exception)):
-                log.warning("a deferred Redis write failed: %s", failed)
-            error = next((a for a in answers if isinstance(a, Exception)), None)
-            if error is not None and isinstance(error, NoScriptError) and entry.script is not None:
+            if end - start == 1 and not entry.leading:  # most entries: one command, its answer
+                answers = replies[start:end]
+                error = answers[0] if isinstance(answers[0], Exception) else None
+            else:
+                ridden = start + (entry.leading[0] if entry.leading else 0)
+                riding, answers = replies[start:ridden], replies[ridden:end]
+                for failed in (a for a in riding if isinstance(a, Exception)):
+                    log.warning("a deferred Redis write failed: %s", failed)
+                error = next((a for a in answers if isinstance(a, Exception)), None)
+            if error is not None and _forgot_script(error) and entry.script is not None:
                 forgotten.append(entry)  # a new Redis (restarted, failed over) forgot the script
                 continue
             if entry.reply is None:
@@ -400,6 +415,13 @@ class RedisLink:
                 entry.reply.set_result(answers[0] if len(answers) == 1 else answers)
         if forgotten:
             await self._load_and_resend(forgotten)
+
+    async def _execute(self, pipe: Pipeline) -> list[Any]:
+        """The pipeline's replies (errors in their places), over the sender's own connection."""
+        if self._wire is None:
+            return await pipe.execute(raise_on_error=False)
+        commands = [args for args, _options in pipe.command_stack]
+        return await self._wire.round_trip(commands) if commands else []
 
     async def _load_and_resend(self, entries: list[_Entry]) -> None:
         """Load the scripts, then queue the entries once more (once: `script` cleared)."""
@@ -456,6 +478,8 @@ class RedisLink:
         entries, self._queue = self._queue, []
         if entries:
             await self._flush(entries)
+        if self._wire is not None:
+            await self._wire.aclose()
         await self.redis.aclose()
 
 
@@ -495,6 +519,14 @@ return {{verdict, script(script_args)}}
 {gate's answer, script's answer}. Both scripts read ARGV only (no KEYS), so they compose."""
 
 
+def _forgot_script(error: Exception) -> bool:
+    """Redis answered NOSCRIPT (redis-py's pipelines raise NoScriptError; the wire gives the
+    plain ResponseError)."""
+    return isinstance(error, NoScriptError) or (
+        isinstance(error, ResponseError) and str(error).startswith("NOSCRIPT")
+    )
+
+
 def _fail(entries: list[_Entry], error: Exception) -> None:
     for entry in entries:
         if entry.reply is not None and not entry.reply.done():
@@ -504,6 +536,11 @@ def _fail(entries: list[_Entry], error: Exception) -> None:
 def lease_expiry(lease_s: float, now: float | None = None) -> int:
     """A lease's score: its expiry in epoch milliseconds."""
     return int(((time.time() if now is None else now) + lease_s) * 1000)
+
+
+def new_lease_id() -> str:
+    """A lease's member name in its sorted set: 16 random hex digits."""
+    return os.urandom(8).hex()
 
 
 def now_ms() -> int:

@@ -30,24 +30,36 @@ LEASE_S = 2.0
 class PrivateRedis:
     """A redis-server of our own, on its own port, that the test may stop, freeze and restart."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *options: str) -> None:
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.options = options
+        """More redis-server options (`--requirepass`, say)."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
         assert binary is not None
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                binary,
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+                *self.options,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while True:
-            with contextlib.suppress(redis.RedisError):
-                if redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping():
-                    return
+            with contextlib.suppress(redis.ConnectionError):
+                try:
+                    if redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping():
+                        return
+                except redis.AuthenticationError:
+                    return  # up, and asking for a password
+                except redis.ResponseError as exc:
+                    if "NOAUTH" in str(exc):
+                        return
             assert time.monotonic() < deadline, "the private redis-server did not start"
             time.sleep(0.05)
 

@@ -1,11 +1,13 @@
 """Shared state must be cheap: Redis round trips per ordinary request (issue 16: 8 a request cost
-a gateway 60 % of its throughput). Counted at the Redis client's socket: every command or
-pipeline sent is one `send_packed_command`. Only sends naming this test's key prefix count: a
+a gateway 60 % of its throughput). Counted where commands leave for the socket: every command
+or pipeline sent is one `send_packed_command` of redis-py's connections or one write of the link's
+own (`redis_wire`). Only sends naming this test's key prefix count: a
 pytest worker may still hold other tests' Redis clients (a gateway shutting down, a feed
 reconnecting), and their traffic is not this gateway's."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -38,7 +40,13 @@ def sends(monkeypatch: pytest.MonkeyPatch) -> Sends:
         counted.sent.append(b"".join(bytes(chunk) for chunk in chunks))  # type: ignore[arg-type]
         await original(self, command, check_health)  # type: ignore[arg-type]
 
+    def writing(self: asyncio.StreamWriter, data: bytes) -> None:  # the link's own connection
+        counted.sent.append(bytes(data))
+        original_write(self, data)
+
+    original_write = asyncio.StreamWriter.write
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    monkeypatch.setattr(asyncio.StreamWriter, "write", writing)
     return counted
 
 

@@ -198,7 +198,7 @@ def test_a_dead_holders_slots_free_themselves_within_the_lease() -> None:
             assert await live.take([2], 1, "claude") is None  # its own lease was renewed
         finally:
             await _drop(live, prefix)
-            await dead.link.redis.aclose()
+            await dead.link.aclose()  # its tasks are gone already; this closes its connections
 
     asyncio.run(go())
 

@@ -26,7 +26,6 @@ import asyncio
 import fnmatch
 import hmac
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from switchyard.errors import AuthenticationFailed, PermissionDenied, RateLimite
 from switchyard.keys.limits import Quota, period_bounds
 from switchyard.keys.service import KeyLimits, hash_key, limits_of
 from switchyard.keys.shared_limits import QuotaTerm, SharedLimits, Verdict
-from switchyard.redis_link import Gate, GateClosed, RedisDown, RedisLink
+from switchyard.redis_link import Gate, GateClosed, RedisDown, RedisLink, new_lease_id
 from switchyard.store.db import Store
 from switchyard.store.reachable import store_unreachable
 from switchyard.store.tables import ClientKey, UsageEvent
@@ -348,14 +347,14 @@ class KeyGuard:
 
     async def _admit_shared(self, key: KeyRecord, shared: SharedLimits) -> Lease:
         """Admission by the Redis script, on its own round trip."""
-        lease_id = uuid.uuid4().hex[:16]
+        lease_id = new_lease_id()
         terms = await self._terms(key, time.time(), set())
         verdict, terms = await self._verdict(key, shared, lease_id, terms)
         return Lease(key, self._accepted(key, shared, lease_id, verdict, terms))
 
     async def _pending(self, key: KeyRecord, shared: SharedLimits) -> Lease:
         """A lease whose admission script rides with the request's account take (`Lease`)."""
-        lease_id = uuid.uuid4().hex[:16]
+        lease_id = new_lease_id()
         terms = await self._terms(key, time.time(), set())
         max_concurrent = self._max_concurrent(key.limits)
         slots = shared.slots_key(key.id) if max_concurrent else None
@@ -386,12 +385,19 @@ class KeyGuard:
         return lease
 
     async def _terms(self, key: KeyRecord, now: float, need_seed: set[str]) -> list[QuotaTerm]:
-        quotas = {"requests": key.limits.quota_requests, "tokens": key.limits.quota_tokens}
-        return [
-            await self._term(key, kind, quota, now, kind in need_seed)
-            for kind, quota in quotas.items()
-            if quota
-        ]
+        """The key's quotas for the script; a quota is seeded from the usage table (`_term`) when
+        this process has not seeded its period's counter yet, or Redis asked again (`need_seed`)."""
+        limits = key.limits
+        terms: list[QuotaTerm] = []
+        for kind, quota in (("requests", limits.quota_requests), ("tokens", limits.quota_tokens)):
+            if not quota:
+                continue
+            end = period_bounds(quota.period, now)[1]
+            if kind in need_seed or self._seeded.get((key.id, kind)) != end:
+                terms.append(await self._term(key, kind, quota, now))
+            else:
+                terms.append(QuotaTerm(kind, quota.limit, end, None))
+        return terms
 
     async def _verdict(
         self,
@@ -442,14 +448,10 @@ class KeyGuard:
 
         return release
 
-    async def _term(self, key: KeyRecord, kind: str, quota: Quota, now: float, force: bool) -> QuotaTerm:
-        """The quota for the script, with a seed from the usage table unless this process already
-        seeded the period's counter (and Redis did not ask again)."""
+    async def _term(self, key: KeyRecord, kind: str, quota: Quota, now: float) -> QuotaTerm:
+        """The quota for the script with its seed: what the usage table holds for the period."""
         start, end = period_bounds(quota.period, now)
-        seed = None
-        if force or self._seeded.get((key.id, kind)) != end:
-            seed = await self._used_since(key.id, start, kind)
-        return QuotaTerm(kind, quota.limit, end, seed)
+        return QuotaTerm(kind, quota.limit, end, await self._used_since(key.id, start, kind))
 
     def _refuse(
         self, key: KeyRecord, verdict: Verdict, terms: dict[str, QuotaTerm], now: float, max_concurrent: int

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from switchyard.pool.state import RATE_WINDOW_S, Cooldown, MemoryPoolState, Slot
-from switchyard.redis_link import Gate, RedisDown, RedisLink, as_int, lease_expiry, now_ms
+from switchyard.redis_link import Gate, RedisDown, RedisLink, as_int, lease_expiry, new_lease_id, now_ms
 
 log = logging.getLogger("switchyard.pool")
 
@@ -214,13 +214,13 @@ class SharedPoolState:
         if not ranking:
             return None
         if self.link.up:
-            slot = Slot(ranking[0], shared=True)
+            lease_id = new_lease_id()
             bucket = int(time.time()) // RATE_WINDOW_S
             args: list[str | int] = [
                 self.link.prefix,
                 now_ms(),
                 lease_expiry(self.link.lease_s),
-                slot.lease_id,
+                lease_id,
                 cap,
                 family,
                 bucket,
@@ -239,8 +239,8 @@ class SharedPoolState:
                 account_id = int(chosen)
                 self._mine_in_flight[account_id] += 1
                 self._mine_uses[(family, account_id, bucket)] += 1
-                self.link.hold(self.link.key("slots", account_id), slot.lease_id)
-                return Slot(account_id, slot.lease_id, shared=True)
+                self.link.hold(self.link.key("slots", account_id), lease_id)
+                return Slot(account_id, lease_id, shared=True)
         return await self.memory.take(ranking, cap, family, session=session, sticky_ttl_s=sticky_ttl_s)
 
     async def release(self, slot: Slot, *, urgent: bool = False) -> None:

@@ -16,12 +16,11 @@ count and the sticky session.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from switchyard.redis_link import Gate
+from switchyard.redis_link import Gate, new_lease_id
 
 RATE_WINDOW_S = 60
 """Width of one rate-window bucket; "recent uses" are the current and the previous bucket."""
@@ -40,7 +39,7 @@ class Slot:
     """One in-flight request's hold on an account; give it back with `PoolState.release`."""
 
     account_id: int
-    lease_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    lease_id: str = field(default_factory=new_lease_id)
     shared: bool = False
     """Taken on Redis (else in this process's memory, also while Redis is unreachable)."""
 
