@@ -107,15 +107,17 @@ class Lease:
         if not self._released:
             self._released = True
             self._on_release(status)
+            if self._judged is None or self._judged.done():
+                self.gate = self._judge = None  # the gate refers back to this lease: no cycle left
 
     async def confirm(self) -> None:
         """Check the admission now if it is pending (once; concurrent callers share the answer),
         raising the refusal: before work a refused request must not do (media downloads)."""
-        if self.gate is None:
-            return
         judged = self._judged
         if judged is not None:
-            await asyncio.shield(judged)
+            await asyncio.shield(judged)  # raises the refusal again, if refused
+            return
+        if self.gate is None:
             return
         assert self._judge is not None
         judged = self._judged = asyncio.get_running_loop().create_future()
@@ -130,7 +132,7 @@ class Lease:
             judged.exception()  # retrieved: nobody else may be waiting
             raise
         judged.set_result(None)
-        self.gate = None
+        self.gate = self._judge = None  # the gate and the judge refer back to this lease: no cycle left
         if self._released:  # the request ended meanwhile (a parallel take's error): give it back
             on_release(None)
         else:
@@ -426,19 +428,18 @@ class KeyGuard:
         self, key: KeyRecord, shared: SharedLimits, lease_id: str, verdict: Verdict, terms: list[QuotaTerm]
     ) -> Callable[[int | None], None]:
         """Raise the verdict's refusal; else note the seeds, hold the slot and return the release."""
-        limits = key.limits
-        now = time.time()
-        max_concurrent = self._max_concurrent(limits)
-        self._refuse(key, verdict, {t.kind: t for t in terms}, now, max_concurrent)
+        max_concurrent = self._max_concurrent(key.limits)
+        if verdict.outcome != "ok":
+            self._refuse(key, verdict, {t.kind: t for t in terms}, time.time(), max_concurrent)
+        counted = None
         for term in terms:
             if term.seed is not None:
                 self._seeded[(key.id, term.kind)] = term.period_end
+            if term.kind == "requests":
+                counted = shared.quota_key(key.id, term.kind, term.period_end)
         slots = shared.slots_key(key.id) if max_concurrent else None
         if slots is not None:
             shared.link.hold(slots, lease_id)
-        counted = next(
-            (shared.quota_key(key.id, t.kind, t.period_end) for t in terms if t.kind == "requests"), None
-        )
 
         def release(status: int | None) -> None:
             if slots is not None:
