@@ -60,6 +60,21 @@ def _redis_counters(port: int) -> tuple[float, float]:
     return found.get("switchyard_redis_round_trips", 0.0), found.get("switchyard_redis_batched_entries", 0.0)
 
 
+def _drop_prefix(prefix: str) -> None:
+    """Leave the shared Redis as it was: the run's keys go with it."""
+    if not prefix:
+        return
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        names = list(client.scan_iter(f"{prefix}:*"))
+        if names:
+            client.delete(*names)
+    finally:
+        client.close()
+
+
 def _redis_cpu_s() -> float:
     """CPU seconds the Redis server has spent since it started (INFO cpu)."""
     import redis
@@ -107,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     raise_open_files_limit()
     when = dt.datetime.now(dt.UTC)
     stack = start_stack(args.logs)
+    redis_env: dict[str, str] = {}
     try:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         genv = gateway_env(env, stack.workdir / "data", stack.oauth.url, stack.cloudcode.url)
@@ -150,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
     finally:
         stack.stop()
+        _drop_prefix(redis_env.get("SWITCHYARD_REDIS_PREFIX", ""))
     # The machine's own speed drifts between runs (other tenants, a loadgen and emulator on the
     # same two cores), so each round's pair (run back to back) gives one ratio; the summary is
     # the median of those. Throughput is what the issue asks; the gateway's CPU per request is
