@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from switchyard.redis_link import RedisDown, RedisLink
+from switchyard.redis_wire import Wire
 from tests.limits.test_redis_down import PrivateRedis
 from tests.servers import free_port
 
@@ -102,3 +103,57 @@ def test_a_restarted_redis_is_reached_again_on_the_next_round_trip() -> None:
         asyncio.run(go())
     finally:
         server.stop()
+
+
+def test_a_pipeline_redis_began_answering_is_not_sent_twice() -> None:
+    """A connection that breaks after a reply arrived is not retried: Redis ran the commands, and
+    running them again would count twice (a quota INCR, say). Red when the wire resends it."""
+    received: list[bytes] = []
+
+    async def go() -> None:
+        async def serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1 << 16)
+            writer.write(b"+PONG\r\n")  # the connection is in use, and kept
+            await writer.drain()
+            data = await reader.read(1 << 16)
+            received.append(data)
+            writer.write(b":1\r\n")  # the first INCR's answer, then the connection breaks
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve_one, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        wire = Wire(f"redis://127.0.0.1:{port}/0", connect_timeout_s=1)
+        try:
+            assert await wire.round_trip([("PING",)]) == ["PONG"]
+            with pytest.raises(redis.ConnectionError):
+                async with asyncio.timeout(10):  # a resend would wait for answers that never come
+                    await wire.round_trip([("INCR", "a"), ("INCR", "b")])
+        finally:
+            await wire.aclose()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(go())
+    assert len(received) == 1 and received[0].count(b"INCR") == 2
+
+
+def test_round_trips_on_one_wire_take_turns() -> None:
+    """Two callers at once (the link without its sender: a command-line tool, shutdown) each get
+    their own replies. Red without the wire's lock: the second read fails mid-reply."""
+    from tests.limits.shared import redis_or_skip
+    from tests.pool.test_state import REDIS_URL
+
+    redis_or_skip()
+
+    async def go() -> None:
+        wire = Wire(REDIS_URL, connect_timeout_s=1)
+        try:
+            replies = await asyncio.gather(
+                *(wire.round_trip([("ECHO", f"{n}-{i}") for i in range(50)]) for n in range(4))
+            )
+            assert replies == [[f"{n}-{i}" for i in range(50)] for n in range(4)]
+        finally:
+            await wire.aclose()
+
+    asyncio.run(go())

@@ -46,7 +46,7 @@ from redis.exceptions import ConnectionError, NoScriptError, RedisError, Respons
 
 from switchyard.config import Settings
 from switchyard.metrics import Metrics
-from switchyard.redis_wire import Wire
+from switchyard.redis_wire import Wire, pack
 
 log = logging.getLogger("switchyard.redis")
 T = TypeVar("T")
@@ -272,12 +272,12 @@ class RedisLink:
 
         try:
             reply = await self._send(add, combined)
-        except RedisDown as exc:
+        except asyncio.CancelledError:
+            answer.cancel()
+            raise
+        except BaseException as exc:
             answer.set_exception(exc)
             answer.exception()  # retrieved: its owner may have stopped waiting
-            raise
-        except BaseException:
-            answer.cancel()
             raise
         answer.set_result(reply[0])
         if str(reply[0][0]) != "ok":
@@ -365,21 +365,25 @@ class RedisLink:
             _fail(entries, RedisDown())
             return
         pipe = self.redis.pipeline(transaction=False)
+        stack = pipe.command_stack
+        packed: list[bytes] = []
         spans: list[tuple[int, int]] = []
         for entry in entries:
-            start = len(pipe.command_stack)
+            start = len(stack)
             if entry.reply is not None and entry.reply.done():
                 spans.append((start, start))  # its request was cancelled while queued: not sent
                 continue
             try:
                 entry.add(pipe)
+                if self._wire is not None:
+                    packed.extend([pack(args) for args, _options in stack[start:]])
             except Exception as exc:  # a bug in building it fails its own request, not the batch
-                del pipe.command_stack[start:]
+                del stack[start:], packed[start:]
                 log.exception("a Redis command could not be built")
                 _fail([entry], RedisDown(str(exc)))
-            spans.append((start, len(pipe.command_stack)))
+            spans.append((start, len(stack)))
         try:
-            replies = await self.call(self._execute(pipe))
+            replies = await self.call(self._execute(pipe, packed))
         except RedisDown as exc:
             dropped = sum(entry.reply is None for entry in entries)
             if dropped:
@@ -416,12 +420,12 @@ class RedisLink:
         if forgotten:
             await self._load_and_resend(forgotten)
 
-    async def _execute(self, pipe: Pipeline) -> list[Any]:
-        """The pipeline's replies (errors in their places), over the sender's own connection."""
+    async def _execute(self, pipe: Pipeline, packed: list[bytes]) -> list[Any]:
+        """The pipeline's replies (errors in their places): over the sender's own connection its
+        commands as `packed` already, else by redis-py."""
         if self._wire is None:
             return await pipe.execute(raise_on_error=False)
-        commands = [args for args, _options in pipe.command_stack]
-        return await self._wire.round_trip(commands) if commands else []
+        return await self._wire.send_packed(b"".join(packed), len(packed)) if packed else []
 
     async def _load_and_resend(self, entries: list[_Entry]) -> None:
         """Load the scripts, then queue the entries once more (once: `script` cleared)."""

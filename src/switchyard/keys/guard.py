@@ -86,7 +86,7 @@ class Lease:
     the request's first account take (`admitted_with`), or is sent on its own (`confirm`). Until
     it is judged the request holds nothing; a refused lease holds nothing either."""
 
-    __slots__ = ("_judge", "_judged", "_on_release", "_released", "gate", "key")
+    __slots__ = ("_handed", "_judge", "_judged", "_on_release", "_released", "gate", "key")
 
     def __init__(
         self,
@@ -102,12 +102,14 @@ class Lease:
         self.gate = gate
         self._judge = judge
         self._judged: asyncio.Future[None] | None = None
+        self._handed = False
+        """A take carries (or carried) the gate: other takes of the request wait for its judgment."""
 
     def release(self, status: int | None = None) -> None:
         if not self._released:
             self._released = True
             self._on_release(status)
-            if self._judged is None or self._judged.done():
+            if self._judged is not None and self._judged.done():
                 self.gate = self._judge = None  # the gate refers back to this lease: no cycle left
 
     async def confirm(self) -> None:
@@ -130,6 +132,8 @@ class Lease:
         except BaseException as exc:
             judged.set_exception(exc)
             judged.exception()  # retrieved: nobody else may be waiting
+            if isinstance(exc, RateLimited):
+                self._on_release = _nothing_held  # refused: the script added nothing
             raise
         judged.set_result(None)
         self.gate = self._judge = None  # the gate and the judge refer back to this lease: no cycle left
@@ -145,9 +149,10 @@ class Lease:
         returned (`undo(result)` when it refuses); a settled lease just runs `take(None)`. The
         first such call of a request carries the gate; parallel ones wait for its judgment."""
         gate = self.gate
-        if gate is None or not gate.sendable:
+        if gate is None or not gate.sendable or self._handed:
             await self.confirm()
             return await take(None)
+        self._handed = True
         try:
             taken = await take(gate)
         except GateClosed:
@@ -162,6 +167,10 @@ class Lease:
             await undo(taken)
             raise
         return taken
+
+
+def _nothing_held(status: int | None) -> None:
+    """The release of a refused lease."""
 
 
 def _memory_release(state: _KeyState, counted_in: float | None) -> Callable[[int | None], None]:
