@@ -36,7 +36,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.connection import Connection
@@ -103,9 +102,7 @@ class HiredisPackedConnection(Connection):
     uses it already): a pipeline of a hundred scripts is packed in a fifth of the time."""
 
     def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str) and " " in args[0]:
-            return super().pack_command(*args)  # "CONFIG GET": split by redis-py
-        return [hiredis.pack_command(args)]
+        return [pack(args)]
 
 
 def _fast_packing(url: str) -> dict[str, Any]:
